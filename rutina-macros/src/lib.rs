@@ -1,0 +1,1 @@
+//! Procedural macros for `rutina`: `#[rutina::routine]` and `rutina::main!` (in progress).

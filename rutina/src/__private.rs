@@ -1,0 +1,107 @@
+//! What the output of `#[rutina::routine]` and `rutina::main!` calls. Not public API:
+//! it may change in any release.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::process::ExitCode;
+
+pub use crate::{Backoff, BoxError, Context, Policy, Routine, RunOptions, Rutina};
+pub use ::core::time::Duration;
+
+use crate::group::describe;
+use crate::{Error, Options};
+
+/// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `#[rutina::routine]`",
+    label = "not a `#[rutina::routine]` item",
+    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`"
+)]
+pub trait Declared: Routine {}
+
+/// Identity, with the `Declared` bound spanned on the `main!` entry.
+pub fn declared<R: Declared>(routine: R) -> R {
+    routine
+}
+
+/// What a `#[rutina::routine]` fn may return.
+#[diagnostic::on_unimplemented(
+    message = "a `#[rutina::routine]` must return `Result<(), E>` where `E: Into<rutina::BoxError>`, not `{Self}`",
+    label = "not `Result<(), E>`"
+)]
+pub trait RoutineResult {
+    /// The result with its error boxed.
+    fn into_routine_result(self) -> Result<(), BoxError>;
+}
+
+impl<E: Into<BoxError>> RoutineResult for Result<(), E> {
+    fn into_routine_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// The future `Routine::run` returns for a `#[rutina::routine]` fn.
+pub async fn routine_future<F>(fut: F) -> Result<(), BoxError>
+where
+    F: Future,
+    F::Output: RoutineResult,
+{
+    fut.await.into_routine_result()
+}
+
+/// The body of `rutina::main!`.
+#[cfg(feature = "macros")]
+pub fn main(shutdown_timeout: Option<Duration>, start: impl FnOnce(&Rutina)) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async {
+        let mut options = Options::default().listen_os_signals(true).exit_on_third_signal();
+        if let Some(timeout) = shutdown_timeout {
+            options = options.shutdown_timeout(timeout);
+        }
+        let rutina = Rutina::new(options);
+        start(&rutina);
+        let result = rutina.wait().await;
+        exit_code(&rutina, result)
+    });
+    // Threads stuck in user code must not keep the process alive.
+    runtime.shutdown_background();
+    code
+}
+
+/// 0 for `Ok`; 130 for `Aborted` after a second OS signal; 1 for any other error,
+/// which is printed with its source chain.
+pub fn exit_code(rutina: &Rutina, result: Result<(), Error>) -> ExitCode {
+    let Err(error) = result else {
+        return ExitCode::SUCCESS;
+    };
+    eprintln!("{}", error_report(&error));
+    if matches!(error, Error::Aborted { .. }) && rutina.group().signals_received() >= 2 {
+        ExitCode::from(130)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `error: <message>` and one `caused by:` line per source whose message is not
+/// already part of the line before.
+pub fn error_report(error: &(dyn StdError + 'static)) -> String {
+    let mut report = format!("error: {}", describe(error));
+    let mut previous = describe(error);
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = describe(cause);
+        if !previous.contains(&message) {
+            report.push_str("\n  caused by: ");
+            report.push_str(&message);
+        }
+        previous = message;
+        source = cause.source();
+    }
+    report
+}

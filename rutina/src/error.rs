@@ -1,0 +1,181 @@
+//! [`Error`], what [`Rutina::wait`](crate::Rutina::wait) and [`Rutina::kill`](crate::Rutina::kill)
+//! return, and [`RoutineError`], what the errors channel carries.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Id;
+
+/// A boxed error, what a routine's error type is converted into.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A shared error: failures are reported to several places (events, logs, channel).
+pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// Why a group ended badly, or why a call was refused.
+///
+/// `Display` includes the message of the underlying failure, so printing an `Error`
+/// alone tells the whole story; [`source`](StdError::source) still returns it for
+/// error-chain printers.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A routine returned an error and its `on_error` policy was
+    /// [`Shutdown`](crate::Policy::Shutdown).
+    Routine {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// The error it returned.
+        source: SharedError,
+    },
+    /// A routine panicked and its `on_error` policy was [`Shutdown`](crate::Policy::Shutdown).
+    /// Panics are caught: they never take the process down.
+    Panicked {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// The panic's message (`"Box<dyn Any>"` when the payload was not a string).
+        message: String,
+    },
+    /// A run exceeded its [timeout](crate::RunOptions::timeout) and the routine's
+    /// `on_error` policy was [`Shutdown`](crate::Policy::Shutdown).
+    TimedOut {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+    /// A restart was due but the routine had used up its
+    /// [`max_count`](crate::RunOptions::max_count) restarts.
+    RunLimit {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// How many times it ran (`max_count + 1`).
+        runs: u32,
+        /// The failure of its last run; `None` when that run returned `Ok`.
+        last_error: Option<SharedError>,
+    },
+    /// The shutdown grace period ran out (or a second OS signal came) and the
+    /// routines in `stuck` were aborted.
+    Aborted {
+        /// The routines that were still running, ascending by id.
+        stuck: Vec<(Id, String)>,
+        /// The error that had started the shutdown, if any (also [`source`](StdError::source)).
+        cause: Option<Box<Error>>,
+    },
+    /// [`Rutina::kill`](crate::Rutina::kill) was given an id that is not alive.
+    NotFound(Id),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Routine { id, name, source } => write!(f, "routine `{name}` ({id}) failed: {source}"),
+            Error::Panicked { id, name, message } => write!(f, "routine `{name}` ({id}) panicked: {message}"),
+            Error::TimedOut { id, name, timeout } => {
+                write!(f, "routine `{name}` ({id}) timed out after {timeout:?}")
+            }
+            Error::RunLimit { id, name, runs, last_error } => {
+                write!(f, "routine `{name}` ({id}) reached its restart limit after {runs} runs")?;
+                match last_error {
+                    Some(e) => write!(f, "; last error: {e}"),
+                    None => Ok(()),
+                }
+            }
+            Error::Aborted { stuck, cause } => {
+                write!(f, "shutdown did not complete; aborted {} stuck routine(s): ", stuck.len())?;
+                for (i, (id, name)) in stuck.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{name}` ({id})")?;
+                }
+                match cause {
+                    Some(cause) => write!(f, "; the shutdown was caused by: {cause}"),
+                    None => Ok(()),
+                }
+            }
+            Error::NotFound(id) => write!(f, "no routine {id} is alive"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Routine { source, .. } => Some(&**source as &(dyn StdError + 'static)),
+            Error::RunLimit { last_error: Some(e), .. } => Some(&**e as &(dyn StdError + 'static)),
+            Error::Aborted { cause: Some(cause), .. } => Some(&**cause as &(dyn StdError + 'static)),
+            _ => None,
+        }
+    }
+}
+
+/// A failure that did not decide the group's fate, as sent on the errors channel
+/// ([`Options::errors`](crate::Options::errors)).
+///
+/// Its `Display` names the routine and includes the failure's message.
+#[derive(Clone, Debug)]
+pub struct RoutineError {
+    /// The routine.
+    pub id: Id,
+    /// Its name.
+    pub name: String,
+    /// The run that failed (1 for the first).
+    pub attempt: u32,
+    /// The failure: the routine's own error, a [`PanicError`] or a [`TimeoutError`].
+    pub error: SharedError,
+}
+
+impl fmt::Display for RoutineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "routine `{}` ({}) attempt {} failed: {}", self.name, self.id, self.attempt, self.error)
+    }
+}
+
+impl StdError for RoutineError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.error as &(dyn StdError + 'static))
+    }
+}
+
+/// The failure of a run that panicked, as found in [`RoutineError::error`] and
+/// [`Error::RunLimit::last_error`](Error::RunLimit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PanicError {
+    /// The panic's message.
+    pub message: String,
+}
+
+impl fmt::Display for PanicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "panicked: {}", self.message)
+    }
+}
+
+impl StdError for PanicError {}
+
+/// The failure of a run that exceeded its timeout, as found in [`RoutineError::error`]
+/// and [`Error::RunLimit::last_error`](Error::RunLimit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutError {
+    /// The timeout that passed.
+    pub timeout: Duration,
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "timed out after {:?}", self.timeout)
+    }
+}
+
+impl StdError for TimeoutError {}

@@ -1,0 +1,308 @@
+//! [`Policy`], [`RunOptions`] and [`Backoff`]: what happens after a run, and when.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+/// What happens when a run ends: with `Ok` (the routine's `on_done` policy) or with a
+/// failure — an error, a panic or a timeout (its `on_error` policy).
+///
+/// | outcome \ policy | `DoNothing` | `Restart` | `Shutdown` |
+/// |---|---|---|---|
+/// | `Ok` | the routine ends | runs again (no delay by default) | the group shuts down, `wait` is `Ok` unless an error decided it earlier |
+/// | error, panic, timeout | the routine ends; failure on the errors channel | runs again after a backoff; failure on the errors channel; `RunLimit` once `max_count` restarts were made | the group shuts down; the failure is `wait`'s error if it is the first |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// The routine ends; nothing else is affected.
+    DoNothing,
+    /// The routine runs again, with a fresh [`Context`](crate::Context), after its
+    /// [`Backoff`].
+    Restart,
+    /// The whole group shuts down.
+    Shutdown,
+}
+
+/// How one routine is run: its policies, timeout, restart limit, name and backoff.
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Backoff, Policy, RunOptions};
+///
+/// let options = RunOptions::default()
+///     .name("poll-feed")
+///     .on_done(Policy::Restart)
+///     .on_error(Policy::Restart)
+///     .timeout(Duration::from_secs(5))
+///     .max_count(10)
+///     .backoff(Backoff::fixed(Duration::from_secs(1)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct RunOptions {
+    pub(crate) on_done: Policy,
+    pub(crate) on_error: Policy,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_count: Option<u32>,
+    pub(crate) name: Option<String>,
+    pub(crate) backoff: Backoff,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            on_done: Policy::DoNothing,
+            on_error: Policy::Shutdown,
+            timeout: None,
+            max_count: None,
+            name: None,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The policy when a run returns `Ok`. Default: [`Policy::DoNothing`].
+    pub fn on_done(mut self, policy: Policy) -> Self {
+        self.on_done = policy;
+        self
+    }
+
+    /// The policy when a run fails (error, panic or timeout). Default: [`Policy::Shutdown`].
+    pub fn on_error(mut self, policy: Policy) -> Self {
+        self.on_error = policy;
+        self
+    }
+
+    /// A limit on each run's duration. When it passes, the run's context is cancelled and
+    /// the run counts as a failure ([`Error::TimedOut`](crate::Error::TimedOut)) whatever it
+    /// then returns. The routine is expected to return promptly once cancelled; the policy
+    /// is applied when it does. Default: none.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many restarts are allowed: the routine runs at most `max_count + 1` times.
+    /// When a restart is due after that, the group shuts down and `wait` returns
+    /// [`Error::RunLimit`](crate::Error::RunLimit). Default: unlimited.
+    pub fn max_count(mut self, max_count: u32) -> Self {
+        self.max_count = Some(max_count);
+        self
+    }
+
+    /// The routine's name, used in [`Context::name`](crate::Context::name), errors, events
+    /// and logs. Default: the fn name for `#[rutina::routine]` items, `routine-<id>` for
+    /// closures.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The delay before each restart. Default: [`Backoff::default`].
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The `on_done` policy set.
+    pub fn done_policy(&self) -> Policy {
+        self.on_done
+    }
+
+    /// The `on_error` policy set.
+    pub fn error_policy(&self) -> Policy {
+        self.on_error
+    }
+
+    /// The per-run timeout set, if any.
+    pub fn run_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The restart limit set, if any.
+    pub fn restart_limit(&self) -> Option<u32> {
+        self.max_count
+    }
+
+    /// The name set, if any.
+    pub fn routine_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The backoff set.
+    pub fn restart_backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+}
+
+/// The delay before a routine is restarted.
+///
+/// The [default](Backoff::default) restarts at once after `Ok`, and after a failure waits
+/// an exponentially growing, jittered delay (10 ms doubling up to 5 s), so that a
+/// crash-looping routine never burns a core.
+///
+/// Exponential delays reset after a run that stayed up longer than the cap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Backoff {
+    kind: BackoffKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BackoffKind {
+    /// No delay after `Ok`, exponential after a failure.
+    Default,
+    None,
+    Fixed(Duration),
+    Exponential {
+        initial: Duration,
+        max: Duration,
+    },
+}
+
+impl Default for Backoff {
+    /// No delay after `Ok`; after a failure an exponential delay from
+    /// [`Backoff::DEFAULT_INITIAL`] to [`Backoff::DEFAULT_MAX`], with jitter.
+    fn default() -> Self {
+        Backoff { kind: BackoffKind::Default }
+    }
+}
+
+impl Backoff {
+    /// The first delay after a failure under the default backoff.
+    pub const DEFAULT_INITIAL: Duration = Duration::from_millis(10);
+    /// The largest delay after a failure under the default backoff.
+    pub const DEFAULT_MAX: Duration = Duration::from_secs(5);
+
+    /// Restart at once, after `Ok` and after failures alike.
+    ///
+    /// A routine that fails at once in a loop then spins; prefer the default unless
+    /// the routine waits by itself.
+    pub fn none() -> Self {
+        Backoff { kind: BackoffKind::None }
+    }
+
+    /// Wait `delay` before every restart. Useful for periodic jobs
+    /// (`on_done = Restart` with a fixed backoff runs a job every `delay`).
+    pub fn fixed(delay: Duration) -> Self {
+        Backoff { kind: BackoffKind::Fixed(delay) }
+    }
+
+    /// Wait `initial` before the first restart, then double the delay with every
+    /// consecutive restart up to `max`. Each delay is jittered to between half and all
+    /// of its value. The delay resets to `initial` after a run that stayed up longer
+    /// than `max`.
+    pub fn exponential(initial: Duration, max: Duration) -> Self {
+        Backoff { kind: BackoffKind::Exponential { initial, max: max.max(initial) } }
+    }
+
+    /// Whether the backoff needs to know how long each run lasted.
+    fn measures_runs(&self) -> bool {
+        matches!(self.kind, BackoffKind::Default | BackoffKind::Exponential { .. })
+    }
+}
+
+/// The state of one routine's backoff across its runs.
+#[derive(Debug)]
+pub(crate) struct BackoffState {
+    kind: BackoffKind,
+    /// The next exponential delay before jitter.
+    next: Duration,
+    /// A xorshift state for jitter, seeded per routine.
+    rng: u64,
+}
+
+impl BackoffState {
+    pub(crate) fn new(backoff: &Backoff, seed: u64) -> Self {
+        let next = match backoff.kind {
+            BackoffKind::Default => Backoff::DEFAULT_INITIAL,
+            BackoffKind::Exponential { initial, .. } => initial,
+            BackoffKind::None | BackoffKind::Fixed(_) => Duration::ZERO,
+        };
+        let rng = RandomState::new().hash_one(seed) | 1;
+        BackoffState { kind: backoff.kind, next, rng }
+    }
+
+    /// Whether [`delay`](Self::delay) wants the run's duration.
+    pub(crate) fn measures_runs(&self) -> bool {
+        Backoff { kind: self.kind }.measures_runs()
+    }
+
+    /// The delay before the next run, given how the last one ended and how long it
+    /// lasted (`Duration::ZERO` when not measured).
+    pub(crate) fn delay(&mut self, ok: bool, ran_for: Duration) -> Duration {
+        let (initial, max) = match self.kind {
+            BackoffKind::None => return Duration::ZERO,
+            BackoffKind::Fixed(delay) => return delay,
+            BackoffKind::Default if ok => {
+                self.next = Backoff::DEFAULT_INITIAL;
+                return Duration::ZERO;
+            }
+            BackoffKind::Default => (Backoff::DEFAULT_INITIAL, Backoff::DEFAULT_MAX),
+            BackoffKind::Exponential { initial, max } => (initial, max),
+        };
+        if ran_for > max {
+            self.next = initial;
+        }
+        let base = self.next;
+        self.next = base.saturating_mul(2).min(max);
+        self.jitter(base)
+    }
+
+    /// A duration between half and all of `base`.
+    fn jitter(&mut self, base: Duration) -> Duration {
+        // xorshift64
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let half = base / 2;
+        let spread = (base - half).as_nanos() as u64;
+        if spread == 0 {
+            return base;
+        }
+        half + Duration::from_nanos(self.rng % (spread + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_backoff_is_zero_after_ok_and_grows_after_failures() {
+        let mut state = BackoffState::new(&Backoff::default(), 1);
+        assert_eq!(state.delay(true, Duration::ZERO), Duration::ZERO);
+        let mut previous_base = Duration::ZERO;
+        for i in 0..20 {
+            let d = state.delay(false, Duration::ZERO);
+            let base = Backoff::DEFAULT_INITIAL.saturating_mul(1 << i.min(20)).min(Backoff::DEFAULT_MAX);
+            assert!(d >= base / 2 && d <= base, "attempt {i}: {d:?} not within [{:?}, {base:?}]", base / 2);
+            assert!(base >= previous_base);
+            previous_base = base;
+        }
+        // A long stable run resets the delay.
+        let d = state.delay(false, Backoff::DEFAULT_MAX + Duration::from_millis(1));
+        assert!(d <= Backoff::DEFAULT_INITIAL);
+        // Ok resets it too.
+        state.delay(false, Duration::ZERO);
+        state.delay(false, Duration::ZERO);
+        assert_eq!(state.delay(true, Duration::ZERO), Duration::ZERO);
+        assert!(state.delay(false, Duration::ZERO) <= Backoff::DEFAULT_INITIAL);
+    }
+
+    #[test]
+    fn fixed_none_and_exponential() {
+        let mut fixed = BackoffState::new(&Backoff::fixed(Duration::from_secs(2)), 1);
+        assert_eq!(fixed.delay(true, Duration::ZERO), Duration::from_secs(2));
+        assert_eq!(fixed.delay(false, Duration::ZERO), Duration::from_secs(2));
+        let mut none = BackoffState::new(&Backoff::none(), 1);
+        assert_eq!(none.delay(false, Duration::ZERO), Duration::ZERO);
+        let mut exp = BackoffState::new(&Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4)), 7);
+        let delays: Vec<_> = (0..4).map(|_| exp.delay(true, Duration::ZERO)).collect();
+        for (d, base) in delays.iter().zip([1, 2, 4, 4]) {
+            let base = Duration::from_secs(base);
+            assert!(*d >= base / 2 && *d <= base, "{d:?} vs {base:?}");
+        }
+        assert!(!BackoffState::new(&Backoff::none(), 1).measures_runs());
+        assert!(exp.measures_runs());
+    }
+}

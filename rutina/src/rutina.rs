@@ -1,0 +1,267 @@
+//! [`Rutina`], the handle of a group of routines, and [`Options`], how a group is made.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::group::{Group, GroupSettings};
+use crate::routine::{Routine, supervise};
+use crate::{Error, Event, Id, RoutineError, RunOptions, ShutdownReason};
+
+/// A group of routines run under one cancellation scope.
+///
+/// `Rutina` is a handle: clones share one group, and it is `Send + Sync`. Start
+/// routines with [`go`](Rutina::go), then [`wait`](Rutina::wait) for the group to end.
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Context, Options, Policy, RunOptions, Rutina};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(30)));
+/// rutina.go(|ctx: Context| async move {
+///     ctx.cancelled().await; // serve until the group shuts down
+///     Ok::<_, std::io::Error>(())
+/// });
+/// rutina.go_with(
+///     |_ctx| async { Err::<(), _>("job done, stop the service") },
+///     RunOptions::default().name("job").on_error(Policy::Shutdown),
+/// );
+/// let error = rutina.wait().await.unwrap_err();
+/// assert!(error.to_string().contains("job done"));
+/// # }
+/// ```
+///
+/// Every method that starts work ([`go`](Rutina::go), [`wait`](Rutina::wait),
+/// [`listen_os_signals`](Rutina::listen_os_signals)) must be called within a tokio
+/// runtime; [`Rutina::new`] need not be.
+///
+/// # Dropping
+///
+/// When the last handle is dropped without [`wait`](Rutina::wait) having returned, the
+/// group shuts down ([`ShutdownReason::Dropped`]): every routine's context is
+/// cancelled and the routines end in the background as they return. Nobody observes
+/// their result then but the errors channel, the events and the logs.
+#[derive(Clone)]
+pub struct Rutina {
+    handle: Arc<Handle>,
+}
+
+/// The user-held part of a group: its drop shuts the group down. The routines' tasks
+/// hold the `Group` itself.
+struct Handle {
+    group: Arc<Group>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.group.dropped();
+    }
+}
+
+impl Default for Rutina {
+    fn default() -> Self {
+        Rutina::new(Options::default())
+    }
+}
+
+impl std::fmt::Debug for Rutina {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rutina").field("processes", &self.processes()).finish_non_exhaustive()
+    }
+}
+
+impl Rutina {
+    /// A new, empty group.
+    pub fn new(options: Options) -> Rutina {
+        let group = Group::new(GroupSettings {
+            parent: options.parent_token,
+            errors: options.errors,
+            shutdown_timeout: options.shutdown_timeout,
+            listen_os_signals: options.listen_os_signals,
+            exit_on_third_signal: options.exit_on_third_signal,
+        });
+        Rutina { handle: Arc::new(Handle { group }) }
+    }
+
+    pub(crate) fn group(&self) -> &Arc<Group> {
+        &self.handle.group
+    }
+
+    /// Starts `routine` with its own options ([`Routine::options`]: the declared ones for
+    /// `#[rutina::routine]` items, the defaults for closures) and returns its id.
+    ///
+    /// During a shutdown, or after [`wait`](Rutina::wait) returned, the routine is not
+    /// started: the id returned is never run and a warning is logged.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn go<R: Routine>(&self, routine: R) -> Id {
+        let options = routine.options();
+        self.start(routine, options)
+    }
+
+    /// Starts `routine` with `options` instead of its own. If `options` has no
+    /// [name](RunOptions::name), the routine's own name is kept.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn go_with<R: Routine>(&self, routine: R, mut options: RunOptions) -> Id {
+        if options.name.is_none() {
+            options.name = routine.options().name;
+        }
+        self.start(routine, options)
+    }
+
+    fn start<R: Routine>(&self, routine: R, mut options: RunOptions) -> Id {
+        let group = self.group();
+        let id = group.next_id();
+        group.install_wanted_listener();
+        let Some(membership) = group.join(id, options.name.take()) else {
+            tracing::warn!(target: "rutina", id = id.get(), "the group is shutting down; routine not started");
+            return id;
+        };
+        let task = tokio::spawn(supervise(routine, options, membership));
+        group.set_abort_handle(id, task.abort_handle());
+        id
+    }
+
+    /// Cancels routine `id`'s context (also while it backs off, also right after
+    /// [`go`](Rutina::go)). It is not restarted and its result triggers no policy; a
+    /// failure still goes to the errors channel. Killing a routine never shuts the group
+    /// down.
+    ///
+    /// A routine that [`go`](Rutina::go) accepted always makes its first run: killed
+    /// before it, that run starts with its context already cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if no routine `id` is alive.
+    pub fn kill(&self, id: Id) -> Result<(), Error> {
+        self.group().kill(id)
+    }
+
+    /// The ids of the routines alive now (running or backing off), ascending.
+    pub fn processes(&self) -> Vec<Id> {
+        self.group().processes()
+    }
+
+    /// Shuts the group down on SIGINT or SIGTERM (Ctrl-C off unix). A second signal
+    /// aborts the routines still running ([`Error::Aborted`]).
+    ///
+    /// The listener is installed at once within a runtime (otherwise at the next
+    /// [`go`](Rutina::go) or [`wait`](Rutina::wait)) and ends with the group. Note that
+    /// tokio keeps its process-wide signal handler installed once it was, so a later
+    /// SIGINT no longer kills a process that outlives its group by default.
+    pub fn listen_os_signals(&self) {
+        self.group().listen_os_signals();
+    }
+
+    /// Begins a group shutdown now: every context is cancelled, nothing restarts and
+    /// no new routine starts. Not an error: [`wait`](Rutina::wait) returns `Ok` unless a
+    /// failure decided otherwise.
+    pub fn shutdown(&self) {
+        self.group().begin_shutdown(ShutdownReason::Requested);
+    }
+
+    /// Whether the group is shutting down (or over). Cheap; meant for health endpoints
+    /// that must report not-ready as soon as a shutdown begins.
+    pub fn is_shutting_down(&self) -> bool {
+        self.group().is_shutting_down()
+    }
+
+    /// The group's token: a child of [`Options::parent_token`] if one was given. It is
+    /// cancelled when the group shuts down; cancelling it shuts the group down.
+    pub fn token(&self) -> CancellationToken {
+        self.group().token.clone()
+    }
+
+    /// Lifecycle [`Event`]s from now on. Events are only produced while someone has
+    /// subscribed; a receiver that lags more than 1024 events behind misses some
+    /// (`RecvError::Lagged`).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.group().subscribe()
+    }
+
+    /// Waits until no routine is alive, then returns `Ok(())` or the first error that
+    /// decided the shutdown. With no routines it returns at once.
+    ///
+    /// Callable from any clone, any number of times. After it returns the group is
+    /// over: its token is cancelled, its signal listener gone, and routines started
+    /// later never run. `wait` enforces [`Options::shutdown_timeout`]: routines still
+    /// running when it passes are aborted and `wait` returns [`Error::Aborted`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Routine`], [`Error::Panicked`], [`Error::TimedOut`] (a routine under
+    /// `on_error = Shutdown`), [`Error::RunLimit`] or [`Error::Aborted`].
+    pub async fn wait(&self) -> Result<(), Error> {
+        self.group().wait().await
+    }
+}
+
+/// How a [`Rutina`] is made.
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Options, Rutina};
+///
+/// let (errors, mut failures) = tokio::sync::mpsc::unbounded_channel();
+/// let rutina = Rutina::new(
+///     Options::default()
+///         .listen_os_signals(true)
+///         .errors(errors)
+///         .shutdown_timeout(Duration::from_secs(30)),
+/// );
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Options {
+    parent_token: Option<CancellationToken>,
+    listen_os_signals: bool,
+    errors: Option<mpsc::UnboundedSender<RoutineError>>,
+    shutdown_timeout: Option<Duration>,
+    exit_on_third_signal: bool,
+}
+
+impl Options {
+    /// Binds the group to `token`: the group's token is a child of it, so cancelling
+    /// `token` shuts the group down ([`ShutdownReason::Cancelled`]). Use it for nested
+    /// groups: `parent_token(ctx.token().clone())`.
+    pub fn parent_token(mut self, token: CancellationToken) -> Self {
+        self.parent_token = Some(token);
+        self
+    }
+
+    /// Whether to shut down on SIGINT/SIGTERM, as [`Rutina::listen_os_signals`] does.
+    /// Default: `false`.
+    pub fn listen_os_signals(mut self, listen: bool) -> Self {
+        self.listen_os_signals = listen;
+        self
+    }
+
+    /// Where failures that decide nothing go: errors under `DoNothing` and `Restart`,
+    /// failures of killed routines, and failures after the group's error was decided.
+    /// Sending never blocks; rutina never closes the channel.
+    pub fn errors(mut self, sender: mpsc::UnboundedSender<RoutineError>) -> Self {
+        self.errors = Some(sender);
+        self
+    }
+
+    /// The grace period after a shutdown began: routines still running when it passes
+    /// are aborted and [`Rutina::wait`] returns [`Error::Aborted`]. Default: wait for all.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// `rutina::main!`: a third OS signal exits the process at once with status 130.
+    pub(crate) fn exit_on_third_signal(mut self) -> Self {
+        self.exit_on_third_signal = true;
+        self
+    }
+}
