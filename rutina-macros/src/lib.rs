@@ -1,1 +1,267 @@
-//! Procedural macros for `rutina`: `#[rutina::routine]` and `rutina::main!` (in progress).
+//! Procedural macros for [`rutina`](https://docs.rs/rutina): `#[rutina::routine]` and
+//! `rutina::main!`.
+//!
+//! Depend on `rutina` alone: it re-exports both macros behind its default feature
+//! `macros`. The macros only fill in data and call into the runtime; every rule about
+//! runs, restarts, timeouts and shutdown lives in `rutina` itself.
+//!
+//! Inside, each macro is parse (`attr.rs`, `item.rs`) → validate (`valid.rs`) →
+//! expand (`expand.rs`), on `proc_macro2` tokens, collecting every error of a call.
+
+mod attr;
+mod errors;
+mod expand;
+mod item;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Declares a routine: an `async fn` together with the options it runs with.
+///
+/// ```
+/// use rutina::{Context, Routine};
+///
+/// /// Polls the feed until the group shuts down; restarted every time it ends.
+/// #[rutina::routine(on_done = Restart, on_error = Restart, timeout = "5s",
+///                   max_count = 10, name = "feed", backoff = "1s")]
+/// async fn poll_feed(ctx: Context) -> anyhow::Result<()> {
+///     if ctx.is_cancelled() {
+///         return Ok(());
+///     }
+///     // fetch, parse, store...
+///     Ok(())
+/// }
+/// ```
+///
+/// `poll_feed` is then a value that carries its options: pass it to
+/// [`Rutina::go`](https://docs.rs/rutina/latest/rutina/struct.Rutina.html#method.go)
+/// (its declared options apply), to `Rutina::go_with` (the options you give replace
+/// them all; the declared name is kept unless you give one), or list it in
+/// [`rutina::main!`](macro@main).
+///
+/// # Arguments
+///
+/// Every key is optional; each may be given once.
+///
+/// | key | value | when omitted |
+/// |---|---|---|
+/// | `on_done` | policy after a run returns `Ok`: `DoNothing`, `Restart` or `Shutdown` (also `Policy::Restart`) | `DoNothing` |
+/// | `on_error` | policy after a run fails (error, panic or timeout) | `Shutdown` |
+/// | `timeout` | each run's time limit, a non-zero [humantime] string: `"250ms"`, `"5s"`, `"1m 30s"` | no limit |
+/// | `max_count` | how many restarts are allowed, an integer literal (`u32`); `0` runs once | unlimited |
+/// | `name` | the routine's name in logs, events and errors, a non-empty string | the fn's name |
+/// | `backoff` | a fixed delay before each restart, a humantime string (`"0s"`: none) | rutina's default backoff |
+///
+/// Durations are parsed at compile time: a typo is a compile error, not a panic at
+/// start-up.
+///
+/// # The fn
+///
+/// `async fn name(ctx: rutina::Context) -> Result<(), E>`, where `E: Into<rutina::BoxError>`
+/// (`std::io::Error`, `anyhow::Error`, `String`, `&'static str`, ...) and the returned
+/// future is `Send`. The parameter may be omitted (`async fn name() -> Result<(), E>`),
+/// but then the routine cannot see cancellation and only ends on its own or when
+/// aborted. Any visibility, attributes and doc comments; no generics, no `self`, at most
+/// one parameter. It must be a free fn (in a module or a block), not an associated fn.
+///
+/// # Equivalent hand-written code
+///
+/// The attribute is the same as passing the plain fn with the options written out:
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Backoff, Context, Policy, Routine, RunOptions, Rutina};
+///
+/// #[rutina::routine(on_done = Restart, on_error = Restart, timeout = "5s",
+///                   max_count = 10, name = "feed", backoff = "1s")]
+/// async fn poll_feed(ctx: Context) -> anyhow::Result<()> {
+///     Ok(())
+/// }
+///
+/// // Without the macro: a plain `async fn` is a routine with default options, so the
+/// // options go with it at each start.
+/// async fn poll_feed_by_hand(ctx: Context) -> anyhow::Result<()> {
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let options = RunOptions::default()
+///     .on_done(Policy::Restart)
+///     .on_error(Policy::Restart)
+///     .timeout(Duration::from_secs(5))
+///     .max_count(10)
+///     .name("feed")
+///     .backoff(Backoff::fixed(Duration::from_secs(1)));
+/// assert_eq!(poll_feed.options(), options);
+///
+/// let rutina = Rutina::default();
+/// rutina.go(poll_feed); // the same as
+/// rutina.go_with(poll_feed_by_hand, options);
+/// # rutina.shutdown();
+/// # rutina.wait().await.ok();
+/// # }
+/// ```
+///
+/// # What it expands to
+///
+/// In value position the name must denote the routine *with* its options, so the fn
+/// becomes a unit struct of the same name, and the fn itself, unchanged, its associated
+/// fn `call`:
+///
+/// ```text
+/// #[derive(Clone, Copy, Debug, Default)]
+/// struct poll_feed;                         // the routine: `go(poll_feed)`
+///
+/// impl poll_feed {
+///     async fn call(ctx: Context) -> anyhow::Result<()> { .. }   // the body, as written
+/// }
+///
+/// impl Routine for poll_feed {
+///     fn run(&mut self, ctx: Context) -> impl Future<Output = Result<(), BoxError>> + Send {
+///         /* poll_feed::call(ctx), its error boxed */
+///     }
+///     fn options(&self) -> RunOptions {
+///         RunOptions::default().name("feed").on_done(Policy::Restart) /* ... */
+///     }
+/// }
+/// ```
+///
+/// Because the name is a unit struct, a `let` binding or a pattern of the same name
+/// cannot sit in its scope, and the body calls itself (if ever) as `poll_feed::call`.
+///
+/// # Testing the body
+///
+/// `call` runs the body once, with no orchestrator: give it a detached context, with a
+/// token the test controls. It returns the fn's own error type.
+///
+/// ```
+/// use rutina::Context;
+///
+/// #[rutina::routine(on_done = Restart)]
+/// async fn drain(ctx: Context) -> Result<(), std::io::Error> {
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // In a `#[tokio::test]`:
+/// let ctx = Context::detached();
+/// ctx.token().cancel();
+/// assert!(drain::call(ctx).await.is_ok());
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Mistakes are compile errors on the offending token, all reported at once: unknown
+/// or duplicate keys, unknown policies, malformed or zero durations (with the parser's
+/// reason), a `max_count` that is negative, not an integer or too large, and an fn that
+/// is not `async`, is generic, takes `self`, takes more than a `Context`, or does not
+/// return a `Result`. The item is still generated (with default options), so a mistake
+/// in the attribute does not cascade into errors where the routine is used.
+///
+/// [humantime]: https://docs.rs/humantime
+#[proc_macro_attribute]
+pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::routine(args.into(), item.into()).into()
+}
+
+/// Defines `fn main() -> std::process::ExitCode` for a service made of
+/// [`#[rutina::routine]`](macro@routine)s.
+///
+/// ```no_run
+/// #[rutina::routine(on_error = Shutdown)]
+/// async fn http_server(ctx: rutina::Context) -> anyhow::Result<()> {
+///     ctx.cancelled().await; // serve until the group shuts down, then drain
+///     Ok(())
+/// }
+///
+/// #[rutina::routine(on_error = Restart)]
+/// async fn metrics_server(ctx: rutina::Context) -> anyhow::Result<()> {
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// rutina::main!(http_server, metrics_server);
+/// ```
+///
+/// With options, in braces:
+///
+/// ```no_run
+/// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
+/// # #[rutina::routine] async fn metrics_server() -> anyhow::Result<()> { Ok(()) }
+/// rutina::main! {
+///     routines: [http_server, metrics_server],
+///     shutdown_timeout: "30s", // the grace period after a shutdown begins
+/// }
+/// ```
+///
+/// Entries are paths to `#[rutina::routine]` items (`poll_feed`, `jobs::poll`), started
+/// in the order listed. The only key besides `routines` is `shutdown_timeout`, a
+/// non-zero humantime string; without it, a shutdown waits for every routine.
+///
+/// The generated `main` builds a multi-threaded tokio runtime, creates a `Rutina`
+/// listening to SIGINT and SIGTERM (Ctrl-C off unix), starts the routines, waits for
+/// the group, and exits with:
+///
+/// | exit code | when |
+/// |---|---|
+/// | 0 | every routine ended cleanly (for instance after a first signal) |
+/// | 1 | the group's error, printed on stderr with its chain of sources |
+/// | 130 | a second signal aborted routines still running after the first one |
+///
+/// A third signal exits at once (130), even if some routine blocks its thread: the
+/// process can always be stopped from the keyboard.
+///
+/// # Equivalent hand-written code
+///
+/// ```no_run
+/// use std::process::ExitCode;
+/// use std::time::Duration;
+/// use rutina::{Options, Rutina};
+/// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
+/// # #[rutina::routine] async fn metrics_server() -> anyhow::Result<()> { Ok(()) }
+///
+/// fn main() -> ExitCode {
+///     let runtime = tokio::runtime::Builder::new_multi_thread()
+///         .enable_all()
+///         .build()
+///         .expect("a tokio runtime");
+///     runtime.block_on(async {
+///         let rutina = Rutina::new(
+///             Options::default()
+///                 .listen_os_signals(true)
+///                 .shutdown_timeout(Duration::from_secs(30)),
+///         );
+///         rutina.go(http_server);
+///         rutina.go(metrics_server);
+///         match rutina.wait().await {
+///             Ok(()) => ExitCode::SUCCESS,
+///             Err(error) => {
+///                 eprintln!("error: {error}");
+///                 let mut source = std::error::Error::source(&error);
+///                 while let Some(cause) = source {
+///                     eprintln!("  caused by: {cause}");
+///                     source = cause.source();
+///                 }
+///                 ExitCode::FAILURE
+///             }
+///         }
+///     })
+/// }
+/// ```
+///
+/// `main!` adds to this the exit code 130 after a second signal and the exit at the
+/// third. To start closures, or routines built at run time, write `main` by hand.
+///
+/// # Errors
+///
+/// An empty `main!`, an empty `routines` list, an unknown or duplicate key, a malformed
+/// or zero duration, and an entry that is not a path are compile errors on the
+/// offending token. An entry that is not a `#[rutina::routine]` item (a plain `async
+/// fn`, a closure) is a type error on that entry, saying to add the attribute.
+#[proc_macro]
+pub fn main(input: TokenStream) -> TokenStream {
+    expand::main(input.into()).into()
+}

@@ -95,6 +95,10 @@ pub use crate::policy::{Backoff, Policy, RunOptions};
 pub use crate::routine::Routine;
 pub use crate::rutina::{Options, Rutina};
 
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use rutina_macros::{main, routine};
+
 /// The cancellation token type of [`Context::token`] and [`Rutina::token`], re-exported
 /// from `tokio-util`.
 pub use tokio_util::sync::CancellationToken;

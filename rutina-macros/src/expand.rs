@@ -1,0 +1,475 @@
+//! Expand: parse, validate, then generate. The output is data (a unit struct, its
+//! declared `RunOptions`) plus calls into `::rutina::__private`; every rule about runs,
+//! restarts and timeouts lives in the runtime.
+//!
+//! Errors never swallow the user's code: with a bad attribute or signature, the same
+//! items are generated (the fn body intact as `call`, default options, a `Routine`
+//! impl that does not call a body it cannot call), next to one `compile_error!` per
+//! mistake, so nothing downstream (`main!`, `go`, `name::call`) cascades into errors
+//! of its own. Only an item that is not an fn at all is re-emitted unchanged.
+
+use std::time::Duration;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+
+use crate::attr::{self, MainArgs, Policy, RoutineArgs};
+use crate::errors::Errors;
+use crate::item::{self, RoutineFn};
+use crate::valid::{self, Shape};
+
+/// `#[rutina::routine(args)] item`.
+pub(crate) fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = attr::parse_routine_args(args, &mut errors);
+    valid::check_routine_args(&args, &mut errors);
+    let func = match item::parse_routine_fn(item.clone()) {
+        Ok(func) => func,
+        Err(error) => {
+            errors.push(error);
+            return quote! { #item #errors };
+        }
+    };
+    let shape = valid::check_signature(&func, &mut errors);
+    // A mistake anywhere makes the declared options moot: the build fails anyway.
+    let args = if errors.count() == 0 { args } else { RoutineArgs::default() };
+    let mut tokens = routine_items(&func, &args, shape);
+    errors.to_tokens(&mut tokens);
+    tokens
+}
+
+/// `rutina::main!(input)`.
+pub(crate) fn main(input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = attr::parse_main_args(input, &mut errors);
+    valid::check_main_args(&args, &mut errors);
+    let mut tokens = main_fn(&args);
+    errors.to_tokens(&mut tokens);
+    tokens
+}
+
+/// The unit struct named like the fn, the fn itself as its associated `call`, and the
+/// `Routine` + `Declared` impls.
+fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> TokenStream {
+    let RoutineFn { attrs, vis, sig, body } = func;
+    let ident = &sig.ident;
+
+    // `#[cfg]` must gate every generated item; docs and lint levels also describe the
+    // struct, which is what the name now denotes.
+    let cfgs: Vec<&syn::Attribute> = attrs.iter().filter(|a| a.path().is_ident("cfg")).collect();
+    let for_struct = attrs.iter().filter(|a| ["doc", "allow"].iter().any(|name| a.path().is_ident(name)));
+    let has_docs = attrs.iter().any(|a| a.path().is_ident("doc"));
+    let unraw = ident.unraw();
+    let call_doc = format!(
+        " The body of the routine `{unraw}`, as written. `{unraw}::call(..)` runs it once, \
+         without an orchestrator: pass `rutina::Context::detached()` to unit-test it."
+    );
+    let separator = has_docs.then(|| quote!(#[doc = ""]));
+
+    let mut call_sig = sig.clone();
+    call_sig.ident = Ident::new("call", ident.span());
+
+    // Located on the fn's name, so lints about the struct (`missing_docs`, ...) point there.
+    let name_span = Span::call_site().located_at(ident.span());
+    let struct_item = quote_spanned!(name_span=> #vis struct #ident;);
+
+    let run = run_fn(sig, shape);
+    let options = options_fn(ident, args);
+
+    quote! {
+        #(#cfgs)*
+        #(#for_struct)*
+        #[allow(non_camel_case_types)]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
+        #struct_item
+
+        #(#cfgs)*
+        impl #ident {
+            #(#attrs)*
+            #separator
+            #[doc = #call_doc]
+            #vis #call_sig #body
+        }
+
+        #(#cfgs)*
+        impl ::rutina::__private::Routine for #ident {
+            #run
+            #options
+        }
+
+        #(#cfgs)*
+        impl ::rutina::__private::Declared for #ident {}
+    }
+}
+
+/// `Routine::run`: hands the fn's future to the runtime. When the signature is invalid
+/// (already reported), it does not call the fn, so no type error cascades from it.
+fn run_fn(sig: &syn::Signature, shape: Option<Shape>) -> TokenStream {
+    // Located on the return type (resolved like the rest of the output), so a return
+    // type that is not `Result<(), E: Into<BoxError>>` (the `RoutineResult` bound of
+    // `routine_future`) is reported there.
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => first_span(ty),
+        syn::ReturnType::Default => sig.ident.span(),
+    };
+    let output = Span::call_site().located_at(output);
+    let future = quote_spanned! {output=>
+        impl ::core::future::Future<
+            Output = ::core::result::Result<(), ::rutina::__private::BoxError>,
+        > + ::core::marker::Send
+    };
+    let (ctx, body) = match shape {
+        Some(Shape::WithContext) => (
+            quote!(__rutina_ctx),
+            quote_spanned!(output=> ::rutina::__private::routine_future(Self::call(__rutina_ctx))),
+        ),
+        Some(Shape::WithoutContext) => {
+            (quote!(_), quote_spanned!(output=> ::rutina::__private::routine_future(Self::call())))
+        }
+        None => (
+            quote!(_),
+            quote! {
+                ::core::future::ready(::core::result::Result::<(), ::rutina::__private::BoxError>::Ok(()))
+            },
+        ),
+    };
+    quote! {
+        fn run(
+            &mut self,
+            #ctx: ::rutina::__private::Context,
+        ) -> #future {
+            #body
+        }
+    }
+}
+
+/// `Routine::options`: the declared options as builder calls on constants.
+fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
+    let name = match &args.name {
+        Some(name) => Literal::string(&name.value),
+        None => Literal::string(&ident.unraw().to_string()),
+    };
+    let mut calls = vec![quote!(.name(#name))];
+    if let Some(policy) = &args.on_done {
+        let policy = policy_path(policy.value, policy.span);
+        calls.push(quote!(.on_done(#policy)));
+    }
+    if let Some(policy) = &args.on_error {
+        let policy = policy_path(policy.value, policy.span);
+        calls.push(quote!(.on_error(#policy)));
+    }
+    if let Some(timeout) = &args.timeout {
+        let timeout = duration(timeout.value);
+        calls.push(quote!(.timeout(#timeout)));
+    }
+    if let Some(max_count) = &args.max_count {
+        let max_count = Literal::u32_suffixed(max_count.value);
+        calls.push(quote!(.max_count(#max_count)));
+    }
+    if let Some(backoff) = &args.backoff {
+        let backoff = duration(backoff.value);
+        calls.push(quote!(.backoff(::rutina::__private::Backoff::fixed(#backoff))));
+    }
+    quote! {
+        fn options(&self) -> ::rutina::__private::RunOptions {
+            <::rutina::__private::RunOptions as ::core::default::Default>::default()
+                #(#calls)*
+        }
+    }
+}
+
+/// `::rutina::__private::Policy::Restart`, the variant spanned where the user wrote it.
+fn policy_path(policy: Policy, span: Span) -> TokenStream {
+    let variant = Ident::new(policy.name(), span);
+    quote!(::rutina::__private::Policy::#variant)
+}
+
+/// A `Duration` constant: `::rutina::__private::Duration::new(secs, nanos)`.
+fn duration(duration: Duration) -> TokenStream {
+    let secs = Literal::u64_suffixed(duration.as_secs());
+    let nanos = Literal::u32_suffixed(duration.subsec_nanos());
+    quote!(::rutina::__private::Duration::new(#secs, #nanos))
+}
+
+/// `fn main() -> ExitCode`, starting the routines in the order listed.
+fn main_fn(args: &MainArgs) -> TokenStream {
+    let shutdown_timeout = match &args.shutdown_timeout {
+        Some(timeout) => {
+            let timeout = duration(timeout.value);
+            quote!(::core::option::Option::Some(#timeout))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let routines = &args.routines;
+    quote! {
+        fn main() -> ::std::process::ExitCode {
+            ::rutina::__private::main(
+                #shutdown_timeout,
+                |__rutina: &::rutina::__private::Rutina| {
+                    #(
+                        let _ = __rutina.go(::rutina::__private::declared(#routines));
+                    )*
+                },
+            )
+        }
+    }
+}
+
+fn first_span(tokens: impl ToTokens) -> Span {
+    tokens.into_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token strings compare modulo spacing.
+    fn normalized(tokens: TokenStream) -> String {
+        tokens.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn contains(haystack: &TokenStream, needle: TokenStream) -> bool {
+        normalized(haystack.clone()).contains(&normalized(needle))
+    }
+
+    #[test]
+    fn routine_becomes_a_unit_struct_with_its_options() {
+        let out = routine(
+            quote!(on_done = Restart, timeout = "1m 30s", max_count = 3, backoff = "250ms"),
+            quote! {
+                /// Polls the feed.
+                pub async fn poll_feed(ctx: rutina::Context) -> anyhow::Result<()> { body(ctx).await }
+            },
+        );
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote!(
+                    pub struct poll_feed;
+                )
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote!(
+                    pub async fn call(ctx: rutina::Context) -> anyhow::Result<()> {
+                        body(ctx).await
+                    }
+                )
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(#[doc = r" Polls the feed."] #[allow(non_camel_case_types)])), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    <::rutina::__private::RunOptions as ::core::default::Default>::default()
+                        .name("poll_feed")
+                        .on_done(::rutina::__private::Policy::Restart)
+                        .timeout(::rutina::__private::Duration::new(90u64, 0u32))
+                        .max_count(3u32)
+                        .backoff(::rutina::__private::Backoff::fixed(
+                            ::rutina::__private::Duration::new(0u64, 250000000u32)
+                        ))
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(::rutina::__private::routine_future(Self::call(__rutina_ctx)))), "{out}");
+        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll_feed {})), "{out}");
+    }
+
+    #[test]
+    fn name_defaults_to_the_unraw_fn_name_and_ctx_may_be_omitted() {
+        let out = routine(
+            quote!(),
+            quote!(
+                async fn r#loop() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(contains(&out, quote!(.name("loop"))), "{out}");
+        assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context,))), "{out}");
+        assert!(contains(&out, quote!(routine_future(Self::call()))), "{out}");
+        let out = routine(
+            quote!(name = "custom"),
+            quote!(
+                async fn r#loop() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(contains(&out, quote!(.name("custom"))), "{out}");
+    }
+
+    #[test]
+    fn cfg_gates_every_item() {
+        let out = routine(
+            quote!(),
+            quote!(
+                #[cfg(unix)]
+                async fn a() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
+    }
+
+    #[test]
+    fn errors_keep_the_items_and_do_not_call_an_invalid_fn() {
+        let out = routine(
+            quote!(on_done = Restarts, timeout = "0s"),
+            quote!(
+                fn poll(ctx: Context, extra: u8) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        let text = normalized(out.clone());
+        assert_eq!(text.matches("compile_error").count(), 4, "{text}");
+        assert!(
+            contains(
+                &out,
+                quote!(
+                    struct poll;
+                )
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote!(
+                    fn call(ctx: Context, extra: u8) -> Result<(), E> {
+                        Ok(())
+                    }
+                )
+            ),
+            "{out}"
+        );
+        assert!(!text.contains("Self :: call"), "{text}");
+        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll {})), "{out}");
+    }
+
+    #[test]
+    fn an_item_that_is_not_an_fn_is_re_emitted_unchanged() {
+        let out = routine(
+            quote!(timeout = "5s"),
+            quote!(
+                struct Poll;
+            ),
+        );
+        assert!(normalized(out.clone()).starts_with("struct Poll ;"), "{out}");
+        assert!(contains(&out, quote!(compile_error)), "{out}");
+    }
+
+    #[test]
+    fn main_starts_routines_in_order() {
+        let out = main(quote!(a, jobs::poll));
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    fn main() -> ::std::process::ExitCode {
+                        ::rutina::__private::main(
+                            ::core::option::Option::None,
+                            |__rutina: &::rutina::__private::Rutina| {
+                                let _ = __rutina.go(::rutina::__private::declared(a));
+                                let _ = __rutina.go(::rutina::__private::declared(jobs::poll));
+                            },
+                        )
+                    }
+                }
+            ),
+            "{out}"
+        );
+        let out = main(quote!(routines: [a], shutdown_timeout: "30s"));
+        assert!(
+            contains(&out, quote!(::core::option::Option::Some(::rutina::__private::Duration::new(30u64, 0u32)))),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn odd_input_gives_errors_not_panics() {
+        let args = [
+            "",
+            ",",
+            ",,",
+            "=",
+            "= =",
+            "a",
+            "a =",
+            "a = = b",
+            "on_done = ",
+            "on_done = ,",
+            "on_done = Restart Restart",
+            "on_done = ::",
+            "on_done = Policy::",
+            "timeout = \"\"",
+            "timeout = \"   \"",
+            "timeout = \"99999999999999999999999y\"",
+            "timeout = r\"5s\"",
+            "timeout = b\"5s\"",
+            "max_count = -",
+            "max_count = --1",
+            "max_count = 0x10",
+            "max_count = 1_000",
+            "max_count = 3u64",
+            "max_count = 'a'",
+            "name = \"\\u{0}\"",
+            "(on_done = Restart)",
+            "[timeout = \"5s\"]",
+            "r#on_done = Restart",
+            "on_done: Restart",
+            "on_done = 1 + 2, timeout",
+            "#",
+            "'a",
+            "\"timeout\" = 3",
+        ];
+        let items = [
+            "",
+            "fn",
+            "async fn",
+            "async fn a",
+            "async fn a()",
+            "async fn a() -> {}",
+            "async fn a() -> Result<(), E> {}",
+            "pub(crate) unsafe extern \"C\" fn a(...) {}",
+            "async fn a(self: Box<Self>, (a, b): (u8, u8)) -> ! {}",
+            "impl A {}",
+            "#[x] #[y]",
+            "async fn a() -> Result<(), E> {} async fn b() {}",
+            "async fn a(ctx: Context,) -> R {}",
+        ];
+        for args in args {
+            for item in items {
+                let args: TokenStream = args.parse().expect(args);
+                let item: TokenStream = item.parse().expect(item);
+                let _ = routine(args.clone(), item);
+                let _ = main(args);
+            }
+        }
+    }
+
+    #[test]
+    fn main_errors_still_define_main() {
+        for input in [quote!(), quote!(routines: []), quote!(unknown: 3), quote!(a, , b)] {
+            let out = main(input.clone());
+            assert!(contains(&out, quote!(fn main())), "{input}: {out}");
+            assert!(contains(&out, quote!(compile_error)), "{input}: {out}");
+        }
+    }
+}

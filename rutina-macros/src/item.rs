@@ -1,0 +1,96 @@
+//! Parse: the item under `#[rutina::routine]`.
+//!
+//! Only the signature is parsed; the body is kept as the brace-delimited group the user
+//! wrote (inner attributes included), so it is re-emitted exactly, and a body that does
+//! not parse yet (while it is being typed in an IDE) does not break the expansion.
+
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+
+use crate::attr::ROUTINE;
+
+/// An fn item, as written: `<attrs> <vis> <signature> { <body> }`.
+pub(crate) struct RoutineFn {
+    pub(crate) attrs: Vec<syn::Attribute>,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) sig: syn::Signature,
+    pub(crate) body: Group,
+}
+
+/// Parses the item under the attribute. Anything but an fn with a body is an error,
+/// spanned on the first token that does not fit.
+pub(crate) fn parse_routine_fn(tokens: TokenStream) -> syn::Result<RoutineFn> {
+    syn::parse2(tokens)
+}
+
+impl Parse for RoutineFn {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis: syn::Visibility = input.parse()?;
+        let starts_fn = input.peek(syn::Token![fn])
+            || input.peek(syn::Token![async])
+            || input.peek(syn::Token![const])
+            || input.peek(syn::Token![unsafe])
+            || input.peek(syn::Token![extern]);
+        if !starts_fn {
+            return Err(input.error(format!(
+                "{ROUTINE} applies to an `async fn` only, like \
+                 `async fn poll_feed(ctx: rutina::Context) -> anyhow::Result<()>`"
+            )));
+        }
+        let sig: syn::Signature = input.parse()?;
+        let body = match input.parse::<TokenTree>() {
+            Ok(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => body,
+            Ok(other) => {
+                return Err(syn::Error::new(other.span(), format!("{ROUTINE} needs an fn with a body: expected `{{`")));
+            }
+            Err(_) => {
+                return Err(input.error(format!("{ROUTINE} needs an fn with a body")));
+            }
+        };
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the fn's body"));
+        }
+        Ok(RoutineFn { attrs, vis, sig, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn keeps_attributes_visibility_signature_and_raw_body() {
+        let func = parse_routine_fn(quote! {
+            /// Docs.
+            #[allow(unused)]
+            pub(crate) async fn poll(ctx: Context) -> Result<(), E> {
+                #![allow(clippy::all)]
+                this is not even rust;
+            }
+        })
+        .expect("an fn parses");
+        assert_eq!(func.attrs.len(), 2);
+        assert!(matches!(func.vis, syn::Visibility::Restricted(_)));
+        assert_eq!(func.sig.ident, "poll");
+        assert!(func.body.stream().to_string().contains("this is not even rust"));
+    }
+
+    #[test]
+    fn rejects_items_that_are_not_fns() {
+        for item in [
+            quote!(
+                struct Poll;
+            ),
+            quote!(
+                async fn poll();
+            ),
+            quote!(async fn poll() {}, extra),
+            quote!(),
+            quote!(pub),
+        ] {
+            assert!(parse_routine_fn(item.clone()).is_err(), "{item}");
+        }
+    }
+}

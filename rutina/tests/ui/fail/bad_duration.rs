@@ -1,0 +1,6 @@
+#[rutina::routine(timeout = "5 parsecs")]
+async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+rutina::main!(poll);

@@ -1,0 +1,1 @@
+rutina::main!();

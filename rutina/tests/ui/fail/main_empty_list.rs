@@ -1,0 +1,1 @@
+rutina::main! { routines: [], shutdown_timeout: "30s" }

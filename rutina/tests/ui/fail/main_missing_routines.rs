@@ -1,0 +1,1 @@
+rutina::main! { shutdown_timeout: "30s" }

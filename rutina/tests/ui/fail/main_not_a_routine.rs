@@ -1,0 +1,5 @@
+async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+rutina::main!(poll);

@@ -1,0 +1,4 @@
+#[rutina::routine]
+async fn poll(_ctx: rutina::Context) {}
+
+rutina::main!(poll);

@@ -1,0 +1,4 @@
+#[rutina::routine(timeout = "5s")]
+struct Poll;
+
+fn main() {}

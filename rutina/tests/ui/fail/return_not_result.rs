@@ -1,0 +1,6 @@
+#[rutina::routine]
+async fn poll(_ctx: rutina::Context) -> Option<()> {
+    None
+}
+
+rutina::main!(poll);
