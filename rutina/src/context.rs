@@ -1,11 +1,17 @@
 //! [`Context`]: what one run of a routine is handed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::Id;
+use crate::error::SharedError;
+use crate::group::lock;
+use crate::status::{RoutineState, RoutineStatus};
 
 /// What a routine's runs share: its identity and its cancellation token.
 ///
@@ -18,15 +24,151 @@ pub(crate) struct RoutineShared {
     /// Cancelled by `kill`, by group shutdown (it is a child of the group token), never by a timeout.
     pub(crate) token: CancellationToken,
     pub(crate) killed: AtomicBool,
+    pub(crate) aborted: AtomicBool,
+    /// Overrides the group's shutdown timeout for this routine.
+    pub(crate) grace: Option<Duration>,
+    pub(crate) started_at: Instant,
+    pub(crate) run: Mutex<RunStatus>,
+    readiness: Option<Arc<Readiness>>,
+    gate: bool,
+    ready: AtomicBool,
+}
+
+/// What `Rutina::status` shows of a routine, updated by its supervisor.
+#[derive(Debug)]
+pub(crate) struct RunStatus {
+    pub(crate) attempt: u32,
+    pub(crate) run_started_at: Instant,
+    pub(crate) backoff_until: Option<Instant>,
+    pub(crate) last_error: Option<SharedError>,
+    pub(crate) consecutive_failures: u32,
+}
+
+/// How a routine joins a group.
+pub(crate) struct Joining {
+    pub(crate) name: Option<String>,
+    pub(crate) grace: Option<Duration>,
+    pub(crate) gate: bool,
+}
+
+/// The group's readiness: every routine began its first run and every gate is ready.
+#[derive(Debug, Default)]
+pub(crate) struct Readiness {
+    unstarted: AtomicUsize,
+    gates_pending: AtomicUsize,
+    /// Notified when the group becomes ready.
+    pub(crate) changed: Notify,
+}
+
+impl Readiness {
+    pub(crate) fn is_ready(&self) -> bool {
+        self.unstarted.load(Ordering::Acquire) == 0 && self.gates_pending.load(Ordering::Acquire) == 0
+    }
+
+    fn resolve(&self, counter: &AtomicUsize) {
+        if counter.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_ready() {
+            self.changed.notify_waiters();
+        }
+    }
 }
 
 impl RoutineShared {
-    pub(crate) fn new(id: Id, name: Option<String>, token: CancellationToken) -> Self {
-        let name = match name {
+    pub(crate) fn new(id: Id, joining: Joining, token: CancellationToken, readiness: Option<Arc<Readiness>>) -> Self {
+        let name = match joining.name {
             Some(name) => OnceLock::from(Arc::from(name)),
             None => OnceLock::new(),
         };
-        RoutineShared { id, name, token, killed: AtomicBool::new(false) }
+        if let Some(readiness) = &readiness {
+            readiness.unstarted.fetch_add(1, Ordering::AcqRel);
+            if joining.gate {
+                readiness.gates_pending.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        let now = Instant::now();
+        RoutineShared {
+            id,
+            name,
+            token,
+            killed: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            grace: joining.grace,
+            started_at: now,
+            run: Mutex::new(RunStatus {
+                attempt: 0,
+                run_started_at: now,
+                backoff_until: None,
+                last_error: None,
+                consecutive_failures: 0,
+            }),
+            readiness,
+            gate: joining.gate,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// A run begins.
+    pub(crate) fn run_started(&self, attempt: u32) {
+        {
+            let mut run = lock(&self.run);
+            run.attempt = attempt;
+            run.run_started_at = Instant::now();
+            run.backoff_until = None;
+        }
+        if attempt == 1 {
+            self.first_run_over();
+        }
+    }
+
+    /// The routine made (or will never make) its first run.
+    pub(crate) fn first_run_over(&self) {
+        if let Some(readiness) = &self.readiness {
+            readiness.resolve(&readiness.unstarted);
+        }
+    }
+
+    /// A run ended; `failure` is its failure, if it failed.
+    pub(crate) fn run_ended(&self, failure: Option<SharedError>) {
+        let mut run = lock(&self.run);
+        match failure {
+            Some(error) => {
+                run.last_error = Some(error);
+                run.consecutive_failures = run.consecutive_failures.saturating_add(1);
+            }
+            None => run.consecutive_failures = 0,
+        }
+    }
+
+    pub(crate) fn backing_off(&self, until: Instant) {
+        lock(&self.run).backoff_until = Some(until);
+    }
+
+    pub(crate) fn mark_ready(&self) {
+        if self.gate
+            && !self.ready.swap(true, Ordering::AcqRel)
+            && let Some(readiness) = &self.readiness
+        {
+            readiness.resolve(&readiness.gates_pending);
+        }
+    }
+
+    pub(crate) fn status(&self) -> RoutineStatus {
+        let run = lock(&self.run);
+        let state = match run.backoff_until {
+            Some(until) => RoutineState::BackingOff { until },
+            None if self.token.is_cancelled() => RoutineState::Stopping,
+            None => RoutineState::Running,
+        };
+        RoutineStatus {
+            id: self.id,
+            name: self.name().clone(),
+            state,
+            attempt: run.attempt.max(1),
+            restarts: run.attempt.saturating_sub(1),
+            last_error: run.last_error.clone(),
+            consecutive_failures: run.consecutive_failures,
+            started_at: self.started_at,
+            run_started_at: run.run_started_at,
+        }
     }
 
     pub(crate) fn name(&self) -> &Arc<str> {
@@ -91,7 +233,8 @@ impl Context {
     /// Like [`Context::detached`], with the token you give, so that a routine can be
     /// driven by a token you already have (a test's, or a parent's).
     pub fn detached_with_token(token: CancellationToken) -> Context {
-        let routine = RoutineShared::new(Id::DETACHED, Some("detached".to_owned()), token);
+        let joining = Joining { name: Some("detached".to_owned()), grace: None, gate: false };
+        let routine = RoutineShared::new(Id::DETACHED, joining, token, None);
         Context::new(Arc::new(routine), 1, None)
     }
 
@@ -130,6 +273,15 @@ impl Context {
     /// ```
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
         self.token().cancelled()
+    }
+
+    /// Tells the group this routine is ready (listening, connected, warmed up). Only
+    /// routines made [readiness gates](crate::RunOptions::readiness_gate) count: the group
+    /// is [ready](crate::Rutina::is_ready) once all of them called it (with the `systemd`
+    /// feature, `READY=1` is sent then). Idempotent; a no-op for other routines and for
+    /// detached contexts. Readiness is sticky: it survives restarts.
+    pub fn ready(&self) {
+        self.routine.mark_ready();
     }
 
     /// Whether this run has been cancelled.

@@ -64,6 +64,20 @@ pub enum Error {
         /// The failure of its last run; `None` when that run returned `Ok`.
         last_error: Option<SharedError>,
     },
+    /// A restart was due but the routine had already been restarted `restarts` times within
+    /// the last `within` ([`RunOptions::restart_intensity`](crate::RunOptions::restart_intensity)).
+    RestartIntensity {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// The restarts the window allows (all used up).
+        restarts: u32,
+        /// The window.
+        within: Duration,
+        /// The failure of its last run; `None` when that run returned `Ok`.
+        last_error: Option<SharedError>,
+    },
     /// The shutdown grace period ran out (or a second OS signal came) and the
     /// routines in `stuck` were aborted.
     Aborted {
@@ -91,6 +105,16 @@ impl fmt::Display for Error {
                     None => Ok(()),
                 }
             }
+            Error::RestartIntensity { id, name, restarts, within, last_error } => {
+                write!(
+                    f,
+                    "routine `{name}` ({id}) exceeded its restart intensity of {restarts} restarts within {within:?}"
+                )?;
+                match last_error {
+                    Some(e) => write!(f, "; last error: {e}"),
+                    None => Ok(()),
+                }
+            }
             Error::Aborted { stuck, cause } => {
                 write!(f, "shutdown did not complete; aborted {} stuck routine(s): ", stuck.len())?;
                 for (i, (id, name)) in stuck.iter().enumerate() {
@@ -113,7 +137,9 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Error::Routine { source, .. } => Some(&**source as &(dyn StdError + 'static)),
-            Error::RunLimit { last_error: Some(e), .. } => Some(&**e as &(dyn StdError + 'static)),
+            Error::RunLimit { last_error: Some(e), .. } | Error::RestartIntensity { last_error: Some(e), .. } => {
+                Some(&**e as &(dyn StdError + 'static))
+            }
             Error::Aborted { cause: Some(cause), .. } => Some(&**cause as &(dyn StdError + 'static)),
             _ => None,
         }

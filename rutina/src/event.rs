@@ -132,4 +132,11 @@ pub enum ShutdownReason {
         /// Its name.
         name: Arc<str>,
     },
+    /// A routine exceeded its restart intensity.
+    RestartIntensity {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: Arc<str>,
+    },
 }

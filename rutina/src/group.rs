@@ -1,26 +1,33 @@
 //! The state one group shares between its handles and its routines' tasks: the
 //! registry of alive routines, the decisive error, the shutdown, events and logs.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::error::Error as StdError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::RoutineShared;
+use crate::context::{Joining, Readiness, RoutineShared};
 use crate::error::{PanicError, SharedError, TimeoutError};
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::signal::Signals;
-use crate::{Error, Id, RoutineError};
+use crate::status::{RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
+use crate::systemd::Notifier;
+use crate::{Error, Id, RoutineError, ShutdownOrder};
 
 /// How many events a slow subscriber may lag behind before it misses some.
 const EVENT_CAPACITY: usize = 1024;
+
+/// Failed runs in a row from which a routine counts as crash-looping (no watchdog pings).
+#[cfg(all(unix, feature = "systemd"))]
+pub(crate) const CRASH_LOOP_FAILURES: u32 = 3;
 
 /// Locks `mutex`; our critical sections never call user code, so a poisoned lock
 /// still holds consistent data.
@@ -33,16 +40,20 @@ pub(crate) struct Group {
     next_id: AtomicU64,
     registry: Mutex<Registry>,
     state: Mutex<State>,
-    /// Notified when the registry becomes empty.
-    emptied: Notify,
+    /// Notified when the registry becomes empty (and, in reverse start order, whenever a
+    /// routine leaves).
+    changed: Notify,
     /// Cancelled when the group is over (shut down and empty, or waited for): the
     /// signal listener ends then.
     over: CancellationToken,
     shutdown_begun: AtomicBool,
+    shutdown_watch: watch::Sender<bool>,
+    readiness: Arc<Readiness>,
     subscribed: AtomicBool,
     events: broadcast::Sender<Event>,
     errors: Option<mpsc::UnboundedSender<RoutineError>>,
-    pub(crate) shutdown_timeout: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
+    order: ShutdownOrder,
     listener: Mutex<Listener>,
     /// `rutina::main!`: a third OS signal exits the process at once.
     exit_on_third_signal: bool,
@@ -51,8 +62,8 @@ pub(crate) struct Group {
 #[derive(Default)]
 struct Registry {
     entries: HashMap<Id, Entry>,
-    /// The stragglers were aborted: routines that show up later are aborted at once.
-    aborted: bool,
+    /// Everything was aborted: routines that show up later are aborted at once.
+    abort_all: bool,
     /// `wait` saw the group empty and ended it: nothing joins any more.
     closed: bool,
 }
@@ -60,13 +71,22 @@ struct Registry {
 struct Entry {
     routine: Arc<RoutineShared>,
     abort: Option<AbortHandle>,
+    /// Aborted before its abort handle was known.
+    abort_requested: bool,
+    /// When its shutdown cancellation was issued (its turn, in reverse start order).
+    stop_requested_at: Option<Instant>,
 }
 
 #[derive(Default)]
 struct State {
+    /// The first error that decided the shutdown.
     error: Option<Error>,
+    reason: Option<ShutdownReason>,
     shutdown_at: Option<Instant>,
+    finished_at: Option<Instant>,
     signals: u32,
+    aborted: Vec<(Id, String)>,
+    stopped: Vec<StoppedRoutine>,
 }
 
 enum Listener {
@@ -82,8 +102,17 @@ pub(crate) struct GroupSettings {
     pub(crate) parent: Option<CancellationToken>,
     pub(crate) errors: Option<mpsc::UnboundedSender<RoutineError>>,
     pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) order: ShutdownOrder,
     pub(crate) listen_os_signals: bool,
     pub(crate) exit_on_third_signal: bool,
+}
+
+/// How the routine's last moments went, kept by its task for the shutdown report.
+#[derive(Default)]
+pub(crate) struct Ending {
+    pub(crate) runs: u32,
+    pub(crate) last: Option<Outcome>,
+    pub(crate) between_runs: bool,
 }
 
 impl Group {
@@ -97,13 +126,16 @@ impl Group {
             next_id: AtomicU64::new(1),
             registry: Mutex::default(),
             state: Mutex::default(),
-            emptied: Notify::new(),
+            changed: Notify::new(),
             over: CancellationToken::new(),
             shutdown_begun: AtomicBool::new(false),
+            shutdown_watch: watch::Sender::new(false),
+            readiness: Arc::default(),
             subscribed: AtomicBool::new(false),
             events: broadcast::Sender::new(EVENT_CAPACITY),
             errors: settings.errors,
             shutdown_timeout: settings.shutdown_timeout,
+            order: settings.order,
             listener: Mutex::new(Listener::Off),
             exit_on_third_signal: settings.exit_on_third_signal,
         });
@@ -121,27 +153,35 @@ impl Group {
 
     /// Registers a routine about to be spawned, or `None` when the group no longer
     /// takes routines (rule 6).
-    pub(crate) fn join(self: &Arc<Self>, id: Id, name: Option<String>) -> Option<Membership> {
+    pub(crate) fn join(self: &Arc<Self>, id: Id, joining: Joining) -> Option<Membership> {
         if self.is_shutting_down() {
             return None;
         }
-        let routine = Arc::new(RoutineShared::new(id, name, self.token.child_token()));
+        // In reverse start order each routine is cancelled on its turn, not with the group.
+        let token = match self.order {
+            ShutdownOrder::AllAtOnce => self.token.child_token(),
+            ShutdownOrder::ReverseStart => CancellationToken::new(),
+        };
+        let routine = Arc::new(RoutineShared::new(id, joining, token, Some(self.readiness.clone())));
         let mut registry = lock(&self.registry);
         if registry.closed {
+            drop(registry);
+            routine.first_run_over();
             return None;
         }
-        registry.entries.insert(id, Entry { routine: routine.clone(), abort: None });
+        let entry = Entry { routine: routine.clone(), abort: None, abort_requested: false, stop_requested_at: None };
+        registry.entries.insert(id, entry);
         drop(registry);
-        Some(Membership { group: self.clone(), routine, runs: 0 })
+        Some(Membership { group: self.clone(), routine, ending: Ending::default() })
     }
 
-    /// Records how to abort the task of routine `id`, or aborts it at once if the
-    /// stragglers were already aborted.
+    /// Records how to abort the task of routine `id`, or aborts it at once if that was
+    /// already asked for.
     pub(crate) fn set_abort_handle(&self, id: Id, handle: AbortHandle) {
         let mut registry = lock(&self.registry);
-        let aborted = registry.aborted;
+        let abort_all = registry.abort_all;
         if let Some(entry) = registry.entries.get_mut(&id) {
-            if aborted {
+            if abort_all || entry.abort_requested {
                 handle.abort();
             } else {
                 entry.abort = Some(handle);
@@ -149,26 +189,77 @@ impl Group {
         }
     }
 
-    fn leave(&self, routine: &RoutineShared, runs: u32) {
-        let empty = {
+    fn leave(&self, routine: &RoutineShared, ending: Ending) {
+        let (empty, stop_requested_at) = {
             let mut registry = lock(&self.registry);
-            registry.entries.remove(&routine.id);
-            registry.entries.is_empty()
+            let entry = registry.entries.remove(&routine.id);
+            (registry.entries.is_empty(), entry.and_then(|entry| entry.stop_requested_at))
         };
+        if ending.runs == 0 {
+            routine.first_run_over();
+        }
+        let runs = ending.runs;
+        if self.shutdown_begun.load(Ordering::Acquire) {
+            self.record_stop(routine, ending, stop_requested_at);
+        }
         tracing::debug!(target: "rutina", id = routine.id.get(), name = %routine.name(), runs, "routine stopped");
         self.emit(|| Event::Stopped { id: routine.id, name: routine.name().clone(), runs });
-        if empty {
-            self.emptied.notify_waiters();
-            if self.shutdown_begun.load(Ordering::Acquire) {
-                self.over.cancel();
-            }
+        if empty || self.order == ShutdownOrder::ReverseStart {
+            self.changed.notify_waiters();
         }
+        if empty && self.shutdown_begun.load(Ordering::Acquire) {
+            self.over.cancel();
+        }
+    }
+
+    /// Adds a routine that ended during the shutdown to the shutdown report.
+    fn record_stop(&self, routine: &RoutineShared, ending: Ending, stop_requested_at: Option<Instant>) {
+        let how = if routine.aborted.load(Ordering::Acquire) {
+            StopKind::Aborted
+        } else if routine.is_killed() {
+            StopKind::Killed
+        } else if ending.between_runs {
+            StopKind::BetweenRuns
+        } else {
+            StopKind::Returned(ending.last.unwrap_or(Outcome::Ok))
+        };
+        let now = Instant::now();
+        let mut state = lock(&self.state);
+        let Some(since) = stop_requested_at.or(state.shutdown_at) else {
+            return;
+        };
+        let took = now.saturating_duration_since(since);
+        state.stopped.push(StoppedRoutine {
+            id: routine.id,
+            name: routine.name().clone(),
+            how,
+            runs: ending.runs,
+            took,
+        });
+    }
+
+    /// The alive routines, ascending by id.
+    fn alive(&self) -> Vec<Arc<RoutineShared>> {
+        let mut alive: Vec<_> = lock(&self.registry).entries.values().map(|entry| entry.routine.clone()).collect();
+        alive.sort_unstable_by_key(|routine| routine.id);
+        alive
     }
 
     pub(crate) fn processes(&self) -> Vec<Id> {
         let mut ids: Vec<Id> = lock(&self.registry).entries.keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    pub(crate) fn status(&self) -> Vec<RoutineStatus> {
+        self.alive().iter().map(|routine| routine.status()).collect()
+    }
+
+    /// Whether a routine failed `CRASH_LOOP_FAILURES` times in a row and has not
+    /// succeeded since.
+    #[cfg(all(unix, feature = "systemd"))]
+    pub(crate) fn is_crash_looping(&self) -> bool {
+        self.alive().iter().any(|routine| lock(&routine.run).consecutive_failures >= CRASH_LOOP_FAILURES)
     }
 
     pub(crate) fn kill(&self, id: Id) -> Result<(), Error> {
@@ -194,6 +285,14 @@ impl Group {
         registry.closed
     }
 
+    // ----- readiness --------------------------------------------------------------
+
+    /// Every routine began its first run, every readiness gate is ready, and the group
+    /// is not shutting down.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.readiness.is_ready() && !self.is_shutting_down()
+    }
+
     // ----- shutdown ---------------------------------------------------------------
 
     /// Whether the group is shutting down; notices a token cancelled from outside.
@@ -208,7 +307,11 @@ impl Group {
         false
     }
 
-    /// Called when a routine saw its token cancelled before a run.
+    pub(crate) fn watch_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown_watch.subscribe()
+    }
+
+    /// Called when a routine saw its token cancelled between runs.
     pub(crate) fn note_external_cancel(&self) {
         self.is_shutting_down();
     }
@@ -217,21 +320,28 @@ impl Group {
         if self.shutdown_begun.swap(true, Ordering::AcqRel) {
             return;
         }
-        lock(&self.state).shutdown_at = Some(Instant::now());
+        {
+            let mut state = lock(&self.state);
+            state.shutdown_at = Some(Instant::now());
+            state.reason = Some(reason.clone());
+        }
         let running = lock(&self.registry).entries.len();
         tracing::info!(target: "rutina", ?reason, running, "shutting down");
         self.emit(|| Event::ShutdownStarted { reason: reason.clone(), running });
+        self.shutdown_watch.send_replace(true);
+        // In reverse start order this reaches no routine: `wait` stops them one by one.
         self.token.cancel();
+        self.changed.notify_waiters();
         if running == 0 {
             self.over.cancel();
         }
     }
 
     /// A run ended under `Shutdown` (rule 4).
-    pub(crate) fn shutdown_by(&self, routine: &RoutineShared, attempt: u32, outcome: Outcome) {
+    pub(crate) fn shutdown_by(&self, routine: &RoutineShared, attempt: u32, outcome: &Outcome) {
         let failed = !outcome.is_ok();
         let name = || routine.name().to_string();
-        let error = match &outcome {
+        let error = match outcome {
             Outcome::Ok => None,
             Outcome::Failed(source) => Some(Error::Routine { id: routine.id, name: name(), source: source.clone() }),
             Outcome::Panicked(message) => {
@@ -242,20 +352,43 @@ impl Group {
         if let Some(error) = error
             && !self.record_error(error)
         {
-            self.report(routine, attempt, &outcome);
+            self.report(routine, attempt, outcome);
         }
         self.begin_shutdown(ShutdownReason::Routine { id: routine.id, name: routine.name().clone(), failed });
     }
 
     /// A restart was due with `max_count` restarts made (rule 3).
-    pub(crate) fn run_limit(&self, routine: &RoutineShared, runs: u32, outcome: Outcome) {
+    pub(crate) fn run_limit(&self, routine: &RoutineShared, runs: u32, outcome: &Outcome) {
         tracing::error!(target: "rutina", id = routine.id.get(), name = %routine.name(), runs, "restart limit reached");
         let error =
-            Error::RunLimit { id: routine.id, name: routine.name().to_string(), runs, last_error: failure(&outcome) };
+            Error::RunLimit { id: routine.id, name: routine.name().to_string(), runs, last_error: failure(outcome) };
         if !self.record_error(error) {
-            self.report(routine, runs, &outcome);
+            self.report(routine, runs, outcome);
         }
         self.begin_shutdown(ShutdownReason::RunLimit { id: routine.id, name: routine.name().clone() });
+    }
+
+    /// A restart was due with the restart intensity used up.
+    pub(crate) fn restart_intensity(
+        &self,
+        routine: &RoutineShared,
+        attempt: u32,
+        outcome: &Outcome,
+        restarts: u32,
+        within: Duration,
+    ) {
+        tracing::error!(target: "rutina", id = routine.id.get(), name = %routine.name(), attempt, restarts, ?within, "restart intensity exceeded");
+        let error = Error::RestartIntensity {
+            id: routine.id,
+            name: routine.name().to_string(),
+            restarts,
+            within,
+            last_error: failure(outcome),
+        };
+        if !self.record_error(error) {
+            self.report(routine, attempt, outcome);
+        }
+        self.begin_shutdown(ShutdownReason::RestartIntensity { id: routine.id, name: routine.name().clone() });
     }
 
     /// Makes `error` the group's error if none was recorded; `false` if one was.
@@ -268,35 +401,24 @@ impl Group {
         true
     }
 
-    /// The deadline of the grace period, once a shutdown began and if one is set.
-    fn grace_deadline(&self) -> Option<Instant> {
-        let timeout = self.shutdown_timeout?;
-        let at = lock(&self.state).shutdown_at?;
-        Some(at.checked_add(timeout).unwrap_or_else(|| at + Duration::from_secs(86400 * 365 * 30)))
+    /// Aborts every routine still alive.
+    pub(crate) fn abort_all(&self) {
+        let stuck: Vec<_> = {
+            let mut registry = lock(&self.registry);
+            registry.abort_all = true;
+            registry.entries.values_mut().map(take_abort).collect()
+        };
+        self.abort(stuck);
     }
 
-    /// Aborts every routine still alive; the group's error becomes `Aborted`.
-    pub(crate) fn abort_stragglers(&self) {
-        let stuck: Vec<(Arc<RoutineShared>, Option<AbortHandle>)> = {
-            let mut registry = lock(&self.registry);
-            if registry.aborted {
-                return;
-            }
-            registry.aborted = true;
-            let mut stuck: Vec<_> =
-                registry.entries.values_mut().map(|entry| (entry.routine.clone(), entry.abort.take())).collect();
-            stuck.sort_unstable_by_key(|(routine, _)| routine.id);
-            stuck
-        };
+    /// Aborts the routines whose abort handles were taken, recording them as stuck.
+    fn abort(&self, mut stuck: Vec<(Arc<RoutineShared>, Option<AbortHandle>)>) {
+        stuck.retain(|(routine, _)| !routine.aborted.swap(true, Ordering::AcqRel));
         if stuck.is_empty() {
             return;
         }
-        {
-            let mut state = lock(&self.state);
-            let cause = state.error.take().map(Box::new);
-            let stuck = stuck.iter().map(|(routine, _)| (routine.id, routine.name().to_string())).collect();
-            state.error = Some(Error::Aborted { stuck, cause });
-        }
+        stuck.sort_unstable_by_key(|(routine, _)| routine.id);
+        lock(&self.state).aborted.extend(stuck.iter().map(|(routine, _)| (routine.id, routine.name().to_string())));
         for (routine, handle) in stuck {
             tracing::error!(target: "rutina", id = routine.id.get(), name = %routine.name(), "routine did not stop in time; aborting it");
             self.emit(|| Event::Aborted { id: routine.id, name: routine.name().clone() });
@@ -306,30 +428,110 @@ impl Group {
         }
     }
 
-    /// Waits until no routine is alive, enforcing the grace period; then ends the group.
+    /// What the shutdown must do from now on: who to stop next, who to abort when.
+    fn plan_shutdown(&self, now: Instant) -> ShutdownPlan {
+        let shutdown_at = lock(&self.state).shutdown_at.unwrap_or(now);
+        let mut registry = lock(&self.registry);
+        let mut plan = ShutdownPlan { pending: Vec::new(), current: None, deadlines: BinaryHeap::new() };
+        match self.order {
+            ShutdownOrder::AllAtOnce => {
+                for (id, entry) in &mut registry.entries {
+                    entry.stop_requested_at.get_or_insert(shutdown_at);
+                    if let Some(deadline) =
+                        entry.routine.grace.or(self.shutdown_timeout).and_then(|g| shutdown_at.checked_add(g))
+                    {
+                        plan.deadlines.push(Reverse((deadline, *id)));
+                    }
+                }
+            }
+            ShutdownOrder::ReverseStart => {
+                plan.pending = registry.entries.keys().copied().collect();
+                plan.pending.sort_unstable();
+            }
+        }
+        plan
+    }
+
+    /// Carries the plan out as far as it goes at `now`; returns when to look again.
+    fn advance(&self, plan: &mut ShutdownPlan, now: Instant) -> Option<Instant> {
+        let mut to_abort = Vec::new();
+        {
+            let mut registry = lock(&self.registry);
+            // Reverse start order: the next routine's turn comes when the current one ended.
+            while plan.current.is_none_or(|id| !registry.entries.contains_key(&id)) {
+                plan.current = None;
+                let Some(id) = plan.pending.pop() else { break };
+                let Some(entry) = registry.entries.get_mut(&id) else { continue };
+                tracing::info!(target: "rutina", id = id.get(), name = %entry.routine.name(), "stopping routine (reverse start order)");
+                entry.stop_requested_at = Some(now);
+                entry.routine.token.cancel();
+                if let Some(deadline) = entry.routine.grace.or(self.shutdown_timeout).and_then(|g| now.checked_add(g)) {
+                    plan.deadlines.push(Reverse((deadline, id)));
+                }
+                plan.current = Some(id);
+            }
+            while let Some(&Reverse((deadline, id))) = plan.deadlines.peek()
+                && deadline <= now
+            {
+                plan.deadlines.pop();
+                if let Some(entry) = registry.entries.get_mut(&id) {
+                    to_abort.push(take_abort(entry));
+                }
+            }
+        }
+        self.abort(to_abort);
+        plan.deadlines.peek().map(|Reverse((deadline, _))| *deadline)
+    }
+
+    /// Waits until no routine is alive, carrying out the shutdown (order, grace periods)
+    /// and systemd notifications; then ends the group.
     pub(crate) async fn wait(self: &Arc<Self>) -> Result<(), Error> {
         self.install_wanted_listener();
-        let mut grace_enforced = false;
+        let mut notifier = Notifier::from_env();
+        let mut plan: Option<ShutdownPlan> = None;
         loop {
-            let emptied = self.emptied.notified();
-            let mut emptied = std::pin::pin!(emptied);
-            emptied.as_mut().enable();
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            let became_ready = self.readiness.changed.notified();
+            let mut became_ready = std::pin::pin!(became_ready);
+            became_ready.as_mut().enable();
             if self.close_if_empty() {
                 break;
             }
             let shutting_down = self.is_shutting_down();
-            let deadline = if grace_enforced { None } else { self.grace_deadline() };
+            if notifier.wants_ready() && !shutting_down && self.readiness.is_ready() {
+                notifier.ready();
+            }
+            let next = if shutting_down {
+                notifier.stopping();
+                let now = Instant::now();
+                let plan = plan.get_or_insert_with(|| self.plan_shutdown(now));
+                self.advance(plan, now)
+            } else {
+                None
+            };
             tokio::select! {
-                _ = emptied => {}
+                _ = changed => {}
+                _ = became_ready, if notifier.wants_ready() => {}
                 _ = self.token.cancelled(), if !shutting_down => {}
-                _ = sleep_until(deadline), if deadline.is_some() => {
-                    grace_enforced = true;
-                    self.abort_stragglers();
-                }
+                _ = sleep_until(next), if next.is_some() => {}
+                _ = notifier.tick(self) => {}
             }
         }
         self.finish().await;
-        match &lock(&self.state).error {
+        self.result()
+    }
+
+    /// `wait`'s result: `Aborted` if anything was, else the decisive error, if any.
+    fn result(&self) -> Result<(), Error> {
+        let state = lock(&self.state);
+        if !state.aborted.is_empty() {
+            let mut stuck = state.aborted.clone();
+            stuck.sort_unstable();
+            return Err(Error::Aborted { stuck, cause: state.error.clone().map(Box::new) });
+        }
+        match &state.error {
             Some(error) => Err(error.clone()),
             None => Ok(()),
         }
@@ -337,7 +539,14 @@ impl Group {
 
     /// Ends the group: its token is cancelled and its signal listener gone.
     async fn finish(&self) {
+        {
+            let mut state = lock(&self.state);
+            if state.finished_at.is_none() {
+                state.finished_at = Some(Instant::now());
+            }
+        }
         self.shutdown_begun.store(true, Ordering::Release);
+        self.shutdown_watch.send_replace(true);
         self.token.cancel();
         self.over.cancel();
         let listener = std::mem::replace(&mut *lock(&self.listener), Listener::Done);
@@ -347,12 +556,31 @@ impl Group {
         }
     }
 
+    /// How the group stopped, once `wait` returned.
+    pub(crate) fn shutdown_report(&self) -> Option<ShutdownReport> {
+        let state = lock(&self.state);
+        let finished_at = state.finished_at?;
+        Some(ShutdownReport {
+            reason: state.reason.clone(),
+            began_at: state.shutdown_at,
+            took: state.shutdown_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
+            routines: state.stopped.clone(),
+        })
+    }
+
     /// The last handle is gone without waiting: cancel everything.
     pub(crate) fn dropped(&self) {
         if !self.shutdown_begun.load(Ordering::Acquire) {
             self.begin_shutdown(ShutdownReason::Dropped);
         }
-        if lock(&self.registry).entries.is_empty() {
+        let registry = lock(&self.registry);
+        if self.order == ShutdownOrder::ReverseStart {
+            // Nobody will wait to stop them in order.
+            for entry in registry.entries.values() {
+                entry.routine.token.cancel();
+            }
+        }
+        if registry.entries.is_empty() {
             self.over.cancel();
         }
     }
@@ -400,7 +628,7 @@ impl Group {
             2 => {
                 tracing::warn!(target: "rutina", signal, running, "second signal received; aborting the routines still running");
                 self.begin_shutdown(ShutdownReason::Signal);
-                self.abort_stragglers();
+                self.abort_all();
             }
             _ if self.exit_on_third_signal => {
                 eprintln!("{signal} received a third time; exiting now");
@@ -468,12 +696,31 @@ impl Group {
     }
 }
 
+/// The shutdown as `wait` carries it out.
+struct ShutdownPlan {
+    /// Reverse start order: the routines not yet asked to stop, ascending (popped from the end).
+    pending: Vec<Id>,
+    /// Reverse start order: the routine stopping now.
+    current: Option<Id>,
+    /// When to abort which routine, earliest first.
+    deadlines: BinaryHeap<Reverse<(Instant, Id)>>,
+}
+
+/// Marks `entry` for abort and takes what is needed to abort it.
+fn take_abort(entry: &mut Entry) -> (Arc<RoutineShared>, Option<AbortHandle>) {
+    let handle = entry.abort.take();
+    if handle.is_none() {
+        entry.abort_requested = true;
+    }
+    (entry.routine.clone(), handle)
+}
+
 /// A routine's place in the group, held by its task: when the task ends or is
 /// aborted, the routine leaves the registry and `Stopped` is emitted.
 pub(crate) struct Membership {
     group: Arc<Group>,
     routine: Arc<RoutineShared>,
-    runs: u32,
+    pub(crate) ending: Ending,
 }
 
 impl Membership {
@@ -484,20 +731,16 @@ impl Membership {
     pub(crate) fn routine(&self) -> &Arc<RoutineShared> {
         &self.routine
     }
-
-    pub(crate) fn set_runs(&mut self, runs: u32) {
-        self.runs = runs;
-    }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.group.leave(&self.routine, self.runs);
+        self.group.leave(&self.routine, std::mem::take(&mut self.ending));
     }
 }
 
 /// The failure of an outcome, as the errors channel and `RunLimit` carry it.
-fn failure(outcome: &Outcome) -> Option<SharedError> {
+pub(crate) fn failure(outcome: &Outcome) -> Option<SharedError> {
     match outcome {
         Outcome::Ok => None,
         Outcome::Failed(error) => Some(error.clone()),

@@ -83,6 +83,8 @@ mod policy;
 mod routine;
 mod rutina;
 mod signal;
+mod status;
+mod systemd;
 
 #[doc(hidden)]
 pub mod __private;
@@ -91,9 +93,10 @@ pub use crate::context::Context;
 pub use crate::error::{BoxError, Error, PanicError, RoutineError, SharedError, TimeoutError};
 pub use crate::event::{Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
-pub use crate::policy::{Backoff, Policy, RunOptions};
+pub use crate::policy::{Backoff, Policy, RestartIntensity, RunOptions};
 pub use crate::routine::Routine;
-pub use crate::rutina::{Options, Rutina};
+pub use crate::rutina::{Options, Rutina, ShutdownOrder};
+pub use crate::status::{RoutineState, RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

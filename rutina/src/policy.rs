@@ -44,6 +44,18 @@ pub struct RunOptions {
     pub(crate) max_count: Option<u32>,
     pub(crate) name: Option<String>,
     pub(crate) backoff: Backoff,
+    pub(crate) intensity: Option<RestartIntensity>,
+    pub(crate) grace_period: Option<Duration>,
+    pub(crate) readiness_gate: bool,
+}
+
+/// "At most `max_restarts` restarts within `within`" (see [`RunOptions::restart_intensity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestartIntensity {
+    /// How many restarts the window allows.
+    pub max_restarts: u32,
+    /// The sliding window.
+    pub within: Duration,
 }
 
 impl Default for RunOptions {
@@ -55,6 +67,9 @@ impl Default for RunOptions {
             max_count: None,
             name: None,
             backoff: Backoff::default(),
+            intensity: None,
+            grace_period: None,
+            readiness_gate: false,
         }
     }
 }
@@ -103,6 +118,56 @@ impl RunOptions {
         self
     }
 
+    /// At most `max_restarts` restarts within any window of `within` (Erlang/OTP's
+    /// restart intensity), on top of [`max_count`](RunOptions::max_count). A restart that
+    /// would exceed it shuts the group down and `wait` returns
+    /// [`Error::RestartIntensity`](crate::Error::RestartIntensity). Default: none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Policy, RunOptions};
+    ///
+    /// // A consumer may crash now and then, but not 5 times in a minute.
+    /// let options = RunOptions::default()
+    ///     .on_error(Policy::Restart)
+    ///     .restart_intensity(5, Duration::from_secs(60));
+    /// ```
+    pub fn restart_intensity(mut self, max_restarts: u32, within: Duration) -> Self {
+        self.intensity = Some(RestartIntensity { max_restarts, within });
+        self
+    }
+
+    /// How long this routine may take to stop once its shutdown cancellation came, before
+    /// it is aborted. Overrides [`Options::shutdown_timeout`](crate::Options::shutdown_timeout)
+    /// for this routine. Default: the group's.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = Some(grace);
+        self
+    }
+
+    /// Makes the routine a readiness gate: the group is [ready](crate::Rutina::is_ready)
+    /// (and, with the `systemd` feature, sends `READY=1`) only once every gate called
+    /// [`Context::ready`](crate::Context::ready). Default: `false`.
+    pub fn readiness_gate(mut self, gate: bool) -> Self {
+        self.readiness_gate = gate;
+        self
+    }
+
+    /// The restart intensity set, if any.
+    pub fn restart_window(&self) -> Option<RestartIntensity> {
+        self.intensity
+    }
+
+    /// The grace period set, if any.
+    pub fn stop_grace(&self) -> Option<Duration> {
+        self.grace_period
+    }
+
+    /// Whether the routine is a readiness gate.
+    pub fn is_readiness_gate(&self) -> bool {
+        self.readiness_gate
+    }
+
     /// The `on_done` policy set.
     pub fn done_policy(&self) -> Policy {
         self.on_done
@@ -145,6 +210,8 @@ impl RunOptions {
 #[must_use]
 pub struct Backoff {
     kind: BackoffKind,
+    /// A run longer than this resets exponential delays; `None`: the cap.
+    reset_after: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +230,7 @@ impl Default for Backoff {
     /// No delay after `Ok`; after a failure an exponential delay from
     /// [`Backoff::DEFAULT_INITIAL`] to [`Backoff::DEFAULT_MAX`], with jitter.
     fn default() -> Self {
-        Backoff { kind: BackoffKind::Default }
+        Backoff { kind: BackoffKind::Default, reset_after: None }
     }
 }
 
@@ -178,13 +245,13 @@ impl Backoff {
     /// A routine that fails at once in a loop then spins; prefer the default unless
     /// the routine waits by itself.
     pub fn none() -> Self {
-        Backoff { kind: BackoffKind::None }
+        Backoff { kind: BackoffKind::None, reset_after: None }
     }
 
     /// Wait `delay` before every restart. Useful for periodic jobs
     /// (`on_done = Restart` with a fixed backoff runs a job every `delay`).
     pub fn fixed(delay: Duration) -> Self {
-        Backoff { kind: BackoffKind::Fixed(delay) }
+        Backoff { kind: BackoffKind::Fixed(delay), reset_after: None }
     }
 
     /// Wait `initial` before the first restart, then double the delay with every
@@ -192,12 +259,24 @@ impl Backoff {
     /// of its value. The delay resets to `initial` after a run that stayed up longer
     /// than `max`.
     pub fn exponential(initial: Duration, max: Duration) -> Self {
-        Backoff { kind: BackoffKind::Exponential { initial, max: max.max(initial) } }
+        Backoff { kind: BackoffKind::Exponential { initial, max: max.max(initial) }, reset_after: None }
     }
 
-    /// Whether the backoff needs to know how long each run lasted.
-    fn measures_runs(&self) -> bool {
-        matches!(self.kind, BackoffKind::Default | BackoffKind::Exponential { .. })
+    /// Resets exponential delays after a run that stayed up longer than `stable`, instead
+    /// of longer than the cap. No effect on [`none`](Backoff::none) and
+    /// [`fixed`](Backoff::fixed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::Backoff;
+    ///
+    /// // Up for a minute counts as healthy again.
+    /// let backoff = Backoff::exponential(Duration::from_millis(100), Duration::from_secs(30))
+    ///     .reset_after(Duration::from_secs(60));
+    /// ```
+    pub fn reset_after(mut self, stable: Duration) -> Self {
+        self.reset_after = Some(stable);
+        self
     }
 }
 
@@ -205,6 +284,7 @@ impl Backoff {
 #[derive(Debug)]
 pub(crate) struct BackoffState {
     kind: BackoffKind,
+    reset_after: Option<Duration>,
     /// The next exponential delay before jitter.
     next: Duration,
     /// A xorshift state for jitter, seeded per routine.
@@ -219,12 +299,12 @@ impl BackoffState {
             BackoffKind::None | BackoffKind::Fixed(_) => Duration::ZERO,
         };
         let rng = RandomState::new().hash_one(seed) | 1;
-        BackoffState { kind: backoff.kind, next, rng }
+        BackoffState { kind: backoff.kind, reset_after: backoff.reset_after, next, rng }
     }
 
     /// Whether [`delay`](Self::delay) wants the run's duration.
     pub(crate) fn measures_runs(&self) -> bool {
-        Backoff { kind: self.kind }.measures_runs()
+        matches!(self.kind, BackoffKind::Default | BackoffKind::Exponential { .. })
     }
 
     /// The delay before the next run, given how the last one ended and how long it
@@ -240,7 +320,7 @@ impl BackoffState {
             BackoffKind::Default => (Backoff::DEFAULT_INITIAL, Backoff::DEFAULT_MAX),
             BackoffKind::Exponential { initial, max } => (initial, max),
         };
-        if ran_for > max {
+        if ran_for > self.reset_after.unwrap_or(max) {
             self.next = initial;
         }
         let base = self.next;
@@ -304,5 +384,19 @@ mod tests {
         }
         assert!(!BackoffState::new(&Backoff::none(), 1).measures_runs());
         assert!(exp.measures_runs());
+    }
+
+    #[test]
+    fn reset_after_a_stable_period() {
+        let backoff =
+            Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8)).reset_after(Duration::from_secs(60));
+        let mut state = BackoffState::new(&backoff, 3);
+        for _ in 0..4 {
+            state.delay(false, Duration::ZERO);
+        }
+        // Longer than the cap but shorter than the stable period: no reset.
+        assert!(state.delay(false, Duration::from_secs(30)) >= Duration::from_secs(4));
+        // Longer than the stable period: reset.
+        assert!(state.delay(false, Duration::from_secs(61)) <= Duration::from_secs(1));
     }
 }

@@ -2,6 +2,7 @@
 //! restart or end.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::RoutineShared;
 use crate::error::BoxError;
 use crate::event::Outcome;
-use crate::group::{Group, Membership};
+use crate::group::{Group, Membership, failure};
 use crate::policy::BackoffState;
 use crate::{Context, Policy, RunOptions};
 
@@ -85,6 +86,7 @@ pub(crate) async fn supervise<R: Routine>(mut routine: R, options: RunOptions, m
     let group: Arc<Group> = membership.group().clone();
     let shared: Arc<RoutineShared> = membership.routine().clone();
     let mut backoff = BackoffState::new(&options.backoff, shared.id.get());
+    let mut restarts_within = options.intensity.map(|_| VecDeque::new());
     let mut attempt: u32 = 1;
     loop {
         // Killed, or the group shut down, during the backoff. A routine that `go`
@@ -94,24 +96,28 @@ pub(crate) async fn supervise<R: Routine>(mut routine: R, options: RunOptions, m
             group.note_external_cancel();
             break;
         }
+        membership.ending.between_runs = false;
         let run_token = options.timeout.map(|_| shared.token.child_token());
         let ctx = Context::new(shared.clone(), attempt, run_token.clone());
-        membership.set_runs(attempt);
+        membership.ending.runs = attempt;
+        shared.run_started(attempt);
         group.on_started(&shared, attempt);
         let started_at = backoff.measures_runs().then(Instant::now);
         let outcome = run_once(&mut routine, ctx, options.timeout, run_token.as_ref()).await;
         let ran_for = started_at.map_or(Duration::ZERO, |t| t.elapsed());
+        let ok = outcome.is_ok();
+        shared.run_ended(failure(&outcome));
         group.on_finished(&shared, attempt, &outcome);
 
+        let outcome = &*membership.ending.last.insert(outcome);
         if shared.is_killed() {
             // Rule 8: no policy; a failure still reaches the errors channel.
-            group.report(&shared, attempt, &outcome);
+            group.report(&shared, attempt, outcome);
             break;
         }
-        let ok = outcome.is_ok();
         match if ok { options.on_done } else { options.on_error } {
             Policy::DoNothing => {
-                group.report(&shared, attempt, &outcome);
+                group.report(&shared, attempt, outcome);
                 break;
             }
             Policy::Shutdown => {
@@ -121,14 +127,28 @@ pub(crate) async fn supervise<R: Routine>(mut routine: R, options: RunOptions, m
             Policy::Restart => {
                 if group.is_shutting_down() {
                     // Rule 6: nothing restarts during a shutdown.
-                    group.report(&shared, attempt, &outcome);
+                    group.report(&shared, attempt, outcome);
                     break;
                 }
                 if options.max_count.is_some_and(|max| attempt > max) {
                     group.run_limit(&shared, attempt, outcome);
                     break;
                 }
-                group.report(&shared, attempt, &outcome);
+                if let (Some(intensity), Some(window)) = (options.intensity, restarts_within.as_mut()) {
+                    let now = Instant::now();
+                    while window
+                        .front()
+                        .is_some_and(|t: &Instant| now.saturating_duration_since(*t) >= intensity.within)
+                    {
+                        window.pop_front();
+                    }
+                    if window.len() >= intensity.max_restarts as usize {
+                        group.restart_intensity(&shared, attempt, outcome, intensity.max_restarts, intensity.within);
+                        break;
+                    }
+                    window.push_back(now);
+                }
+                group.report(&shared, attempt, outcome);
                 attempt = attempt.saturating_add(1);
                 let delay = backoff.delay(ok, ran_for);
                 group.on_restarting(&shared, attempt, delay);
@@ -137,8 +157,11 @@ pub(crate) async fn supervise<R: Routine>(mut routine: R, options: RunOptions, m
                     // its turn when this task's budget is spent.
                     tokio::task::consume_budget().await;
                 } else {
+                    let until = Instant::now() + delay;
+                    shared.backing_off(until);
+                    membership.ending.between_runs = true;
                     tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
+                        _ = tokio::time::sleep_until(until) => {}
                         _ = shared.token.cancelled() => {}
                     }
                 }

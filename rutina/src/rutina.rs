@@ -6,8 +6,10 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::context::Joining;
 use crate::group::{Group, GroupSettings};
 use crate::routine::{Routine, supervise};
+use crate::status::{RoutineStatus, ShutdownReport};
 use crate::{Error, Event, Id, RoutineError, RunOptions, ShutdownReason};
 
 /// A group of routines run under one cancellation scope.
@@ -80,6 +82,7 @@ impl Rutina {
             parent: options.parent_token,
             errors: options.errors,
             shutdown_timeout: options.shutdown_timeout,
+            order: options.shutdown_order,
             listen_os_signals: options.listen_os_signals,
             exit_on_third_signal: options.exit_on_third_signal,
         });
@@ -121,7 +124,8 @@ impl Rutina {
         let group = self.group();
         let id = group.next_id();
         group.install_wanted_listener();
-        let Some(membership) = group.join(id, options.name.take()) else {
+        let joining = Joining { name: options.name.take(), grace: options.grace_period, gate: options.readiness_gate };
+        let Some(membership) = group.join(id, joining) else {
             tracing::warn!(target: "rutina", id = id.get(), "the group is shutting down; routine not started");
             return id;
         };
@@ -172,6 +176,58 @@ impl Rutina {
     /// that must report not-ready as soon as a shutdown begins.
     pub fn is_shutting_down(&self) -> bool {
         self.group().is_shutting_down()
+    }
+
+    /// A watch channel that turns `true` when the group begins shutting down (and stays
+    /// so). For health endpoints and for tasks outside the group:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = rutina::Rutina::default();
+    /// let mut shutting_down = rutina.watch_shutdown();
+    /// assert!(!*shutting_down.borrow());
+    /// rutina.shutdown();
+    /// shutting_down.wait_for(|down| *down).await.unwrap();
+    /// # }
+    /// ```
+    pub fn watch_shutdown(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.group().watch_shutdown()
+    }
+
+    /// Whether the group is ready: every routine began its first run, every
+    /// [readiness gate](RunOptions::readiness_gate) called
+    /// [`Context::ready`](crate::Context::ready), and no shutdown began. For readiness
+    /// probes; with the `systemd` feature, `READY=1` is sent when this first holds
+    /// during [`wait`](Rutina::wait).
+    pub fn is_ready(&self) -> bool {
+        self.group().is_ready()
+    }
+
+    /// A snapshot of every alive routine, ascending by id: its state (running, backing
+    /// off until when, stopping), attempt, restarts, last error and start times.
+    ///
+    /// ```
+    /// use rutina::{Context, RoutineState, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = Rutina::default();
+    /// rutina.go(|ctx: Context| async move { ctx.cancelled().await; Ok::<_, std::io::Error>(()) });
+    /// tokio::task::yield_now().await;
+    /// let status = rutina.status();
+    /// assert_eq!(status[0].state, RoutineState::Running);
+    /// assert_eq!(status[0].attempt, 1);
+    /// # rutina.shutdown(); rutina.wait().await.unwrap();
+    /// # }
+    /// ```
+    pub fn status(&self) -> Vec<RoutineStatus> {
+        self.group().status()
+    }
+
+    /// How the group stopped — why, who stopped how (returned, between runs, killed,
+    /// aborted) and how long each took — once [`wait`](Rutina::wait) returned; `None`
+    /// before.
+    pub fn shutdown_report(&self) -> Option<ShutdownReport> {
+        self.group().shutdown_report()
     }
 
     /// The group's token: a child of [`Options::parent_token`] if one was given. It is
@@ -225,7 +281,22 @@ pub struct Options {
     listen_os_signals: bool,
     errors: Option<mpsc::UnboundedSender<RoutineError>>,
     shutdown_timeout: Option<Duration>,
+    shutdown_order: ShutdownOrder,
     exit_on_third_signal: bool,
+}
+
+/// In which order a group shutdown cancels the routines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShutdownOrder {
+    /// Every routine's context is cancelled at once (the default).
+    #[default]
+    AllAtOnce,
+    /// The routines are stopped one after another, the latest started first: each one's
+    /// context is cancelled only once every later-started routine ended (or was aborted
+    /// after its grace period). Start a database pool before the web server that uses
+    /// it, and the server stops first. Carried out by [`Rutina::wait`].
+    ReverseStart,
 }
 
 impl Options {
@@ -254,8 +325,18 @@ impl Options {
 
     /// The grace period after a shutdown began: routines still running when it passes
     /// are aborted and [`Rutina::wait`] returns [`Error::Aborted`]. Default: wait for all.
+    /// A routine's own [`RunOptions::grace_period`] overrides it for that routine.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// In which order a shutdown stops the routines. Default: [`ShutdownOrder::AllAtOnce`].
+    ///
+    /// With [`ShutdownOrder::ReverseStart`], [`Options::shutdown_timeout`] (or a routine's
+    /// own [`RunOptions::grace_period`]) is each routine's grace period from its turn.
+    pub fn shutdown_order(mut self, order: ShutdownOrder) -> Self {
+        self.shutdown_order = order;
         self
     }
 

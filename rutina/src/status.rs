@@ -1,0 +1,104 @@
+//! [`RoutineStatus`], the live view of a routine, and [`ShutdownReport`], the account of
+//! how a group stopped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::Id;
+use crate::error::SharedError;
+use crate::event::{Outcome, ShutdownReason};
+
+/// A snapshot of one alive routine, from [`Rutina::status`](crate::Rutina::status).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RoutineStatus {
+    /// The routine.
+    pub id: Id,
+    /// Its name.
+    pub name: Arc<str>,
+    /// What it is doing.
+    pub state: RoutineState,
+    /// Its current (or last) run: 1 for the first.
+    pub attempt: u32,
+    /// How many times it was restarted (`attempt - 1` once its current run began).
+    pub restarts: u32,
+    /// The failure of its most recent failed run, if any.
+    pub last_error: Option<SharedError>,
+    /// Failed runs in a row, reset by a run that returns `Ok`.
+    pub consecutive_failures: u32,
+    /// When it was started by [`go`](crate::Rutina::go).
+    pub started_at: Instant,
+    /// When its current (or last) run began.
+    pub run_started_at: Instant,
+}
+
+/// What an alive routine is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RoutineState {
+    /// A run is in progress and its context is not cancelled.
+    Running,
+    /// Waiting for its backoff to pass before the next run.
+    BackingOff {
+        /// When the next run begins.
+        until: Instant,
+    },
+    /// Its context was cancelled (shutdown, kill or timeout) and the run has not returned yet.
+    Stopping,
+}
+
+/// How a group stopped, from [`Rutina::shutdown_report`](crate::Rutina::shutdown_report)
+/// once [`wait`](crate::Rutina::wait) returned.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Why the shutdown began; `None` when the group ended because every routine had
+    /// ended by itself.
+    pub reason: Option<ShutdownReason>,
+    /// When the shutdown began.
+    pub began_at: Option<Instant>,
+    /// How long from the beginning of the shutdown until the last routine had ended.
+    pub took: Duration,
+    /// Every routine alive when the shutdown began, in the order they stopped.
+    pub routines: Vec<StoppedRoutine>,
+}
+
+impl ShutdownReport {
+    /// The routines that had to be aborted.
+    pub fn aborted(&self) -> impl Iterator<Item = &StoppedRoutine> {
+        self.routines.iter().filter(|r| matches!(r.how, StopKind::Aborted))
+    }
+}
+
+/// One routine's stop, in a [`ShutdownReport`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StoppedRoutine {
+    /// The routine.
+    pub id: Id,
+    /// Its name.
+    pub name: Arc<str>,
+    /// How it stopped.
+    pub how: StopKind,
+    /// How many runs it made in all.
+    pub runs: u32,
+    /// From the moment its stop was asked for (the shutdown, or its turn in
+    /// [`ShutdownOrder::ReverseStart`](crate::ShutdownOrder::ReverseStart)) until it ended.
+    pub took: Duration,
+}
+
+/// How a routine stopped.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum StopKind {
+    /// Its last run returned (or failed) and it was not run again.
+    Returned(Outcome),
+    /// It was between two runs, in its backoff.
+    BetweenRuns,
+    /// It was [killed](crate::Rutina::kill).
+    Killed,
+    /// It did not stop within its grace period (or a second OS signal came) and was aborted.
+    Aborted,
+}
