@@ -14,7 +14,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 
-use crate::attr::{self, MainArgs, Policy, RoutineArgs};
+use crate::attr::{self, MainArgs, RoutineArgs, Variants};
 use crate::errors::Errors;
 use crate::item::{self, RoutineFn};
 use crate::valid::{self, Shape};
@@ -157,11 +157,11 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
     };
     let mut calls = vec![quote!(.name(#name))];
     if let Some(policy) = &args.on_done {
-        let policy = policy_path(policy.value, policy.span);
+        let policy = variant_path(policy.value, policy.span);
         calls.push(quote!(.on_done(#policy)));
     }
     if let Some(policy) = &args.on_error {
-        let policy = policy_path(policy.value, policy.span);
+        let policy = variant_path(policy.value, policy.span);
         calls.push(quote!(.on_error(#policy)));
     }
     if let Some(timeout) = &args.timeout {
@@ -176,6 +176,19 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
         let backoff = duration(backoff.value);
         calls.push(quote!(.backoff(::rutina::__private::Backoff::fixed(#backoff))));
     }
+    if let Some(intensity) = &args.restart_intensity {
+        let max_restarts = Literal::u32_suffixed(intensity.max_restarts.value);
+        let within = duration(intensity.within.value);
+        calls.push(quote!(.restart_intensity(#max_restarts, #within)));
+    }
+    if let Some(grace_period) = &args.grace_period {
+        let grace_period = duration(grace_period.value);
+        calls.push(quote!(.grace_period(#grace_period)));
+    }
+    if let Some(gate) = &args.readiness_gate {
+        let gate = Ident::new(if gate.value { "true" } else { "false" }, Span::call_site());
+        calls.push(quote!(.readiness_gate(#gate)));
+    }
     quote! {
         fn options(&self) -> ::rutina::__private::RunOptions {
             <::rutina::__private::RunOptions as ::core::default::Default>::default()
@@ -185,9 +198,10 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
 }
 
 /// `::rutina::__private::Policy::Restart`, the variant spanned where the user wrote it.
-fn policy_path(policy: Policy, span: Span) -> TokenStream {
-    let variant = Ident::new(policy.name(), span);
-    quote!(::rutina::__private::Policy::#variant)
+fn variant_path<V: Variants>(value: V, span: Span) -> TokenStream {
+    let ty = Ident::new(V::TYPE, Span::call_site());
+    let variant = Ident::new(value.name(), span);
+    quote!(::rutina::__private::#ty::#variant)
 }
 
 /// A `Duration` constant: `::rutina::__private::Duration::new(secs, nanos)`.
@@ -197,20 +211,42 @@ fn duration(duration: Duration) -> TokenStream {
     quote!(::rutina::__private::Duration::new(#secs, #nanos))
 }
 
-/// `fn main() -> ExitCode`, starting the routines in the order listed.
+/// `fn main() -> ExitCode`, starting the routines in the order listed. Every field of
+/// the settings is named (no `..Default::default()`, which clippy's `needless_update`
+/// flags in the user's crate once every key is declared); the undeclared ones take the
+/// runtime's default.
 fn main_fn(args: &MainArgs) -> TokenStream {
+    let default = quote!(::core::default::Default::default());
     let shutdown_timeout = match &args.shutdown_timeout {
         Some(timeout) => {
             let timeout = duration(timeout.value);
             quote!(::core::option::Option::Some(#timeout))
         }
-        None => quote!(::core::option::Option::None),
+        None => default.clone(),
+    };
+    let shutdown_order = match &args.shutdown_order {
+        Some(order) => variant_path(order.value, order.span),
+        None => default.clone(),
+    };
+    let setup = match &args.setup {
+        Some(path) => {
+            // Spanned on the path, so a fn that takes arguments, or returns what
+            // `SetupResult` does not cover, is reported there.
+            let span = Span::call_site().located_at(first_span(path));
+            let call = quote_spanned!(span=> ::rutina::__private::run_setup(#path));
+            quote!(::core::option::Option::Some(|| #call))
+        }
+        None => default,
     };
     let routines = &args.routines;
     quote! {
         fn main() -> ::std::process::ExitCode {
             ::rutina::__private::main(
-                #shutdown_timeout,
+                ::rutina::__private::MainSettings {
+                    shutdown_timeout: #shutdown_timeout,
+                    shutdown_order: #shutdown_order,
+                    setup: #setup,
+                },
                 |__rutina: &::rutina::__private::Rutina| {
                     #(
                         let _ = __rutina.go(::rutina::__private::declared(#routines));
@@ -287,6 +323,41 @@ mod tests {
         );
         assert!(contains(&out, quote!(::rutina::__private::routine_future(Self::call(__rutina_ctx)))), "{out}");
         assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll_feed {})), "{out}");
+    }
+
+    #[test]
+    fn new_keys_become_builder_calls() {
+        let out = routine(
+            quote!(restart_intensity = (5, "1m"), grace_period = "0s", readiness_gate),
+            quote!(
+                async fn consumer() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    <::rutina::__private::RunOptions as ::core::default::Default>::default()
+                        .name("consumer")
+                        .restart_intensity(5u32, ::rutina::__private::Duration::new(60u64, 0u32))
+                        .grace_period(::rutina::__private::Duration::new(0u64, 0u32))
+                        .readiness_gate(true)
+                }
+            ),
+            "{out}"
+        );
+        let out = routine(
+            quote!(readiness_gate = false),
+            quote!(
+                async fn consumer() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(contains(&out, quote!(.name("consumer").readiness_gate(false))), "{out}");
     }
 
     #[test]
@@ -384,7 +455,11 @@ mod tests {
                 quote! {
                     fn main() -> ::std::process::ExitCode {
                         ::rutina::__private::main(
-                            ::core::option::Option::None,
+                            ::rutina::__private::MainSettings {
+                                shutdown_timeout: ::core::default::Default::default(),
+                                shutdown_order: ::core::default::Default::default(),
+                                setup: ::core::default::Default::default(),
+                            },
                             |__rutina: &::rutina::__private::Rutina| {
                                 let _ = __rutina.go(::rutina::__private::declared(a));
                                 let _ = __rutina.go(::rutina::__private::declared(jobs::poll));
@@ -397,9 +472,51 @@ mod tests {
         );
         let out = main(quote!(routines: [a], shutdown_timeout: "30s"));
         assert!(
-            contains(&out, quote!(::core::option::Option::Some(::rutina::__private::Duration::new(30u64, 0u32)))),
+            contains(
+                &out,
+                quote!(::rutina::__private::MainSettings {
+                    shutdown_timeout: ::core::option::Option::Some(::rutina::__private::Duration::new(30u64, 0u32)),
+                    shutdown_order: ::core::default::Default::default(),
+                    setup: ::core::default::Default::default(),
+                })
+            ),
             "{out}"
         );
+        let out =
+            main(quote!(routines: [a], shutdown_order: rutina::ShutdownOrder::ReverseStart, shutdown_timeout: "1s"));
+        assert!(
+            contains(
+                &out,
+                quote!(::rutina::__private::MainSettings {
+                    shutdown_timeout: ::core::option::Option::Some(::rutina::__private::Duration::new(1u64, 0u32)),
+                    shutdown_order: ::rutina::__private::ShutdownOrder::ReverseStart,
+                    setup: ::core::default::Default::default(),
+                })
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn main_setup_is_called_through_run_setup() {
+        for path in [quote!(init_logging), quote!(config::load), quote!(<Config as Init>::init)] {
+            let out = main(quote!(routines: [a], setup: #path));
+            assert!(!contains(&out, quote!(compile_error)), "{out}");
+            assert!(
+                contains(
+                    &out,
+                    quote!(
+                        setup: ::core::option::Option::Some(|| ::rutina::__private::run_setup(#path)),
+                    )
+                ),
+                "{out}"
+            );
+        }
+        // A mistake in `setup` is reported, and `main` is still defined (without it).
+        let out = main(quote!(routines: [a], setup: || init()));
+        assert!(contains(&out, quote!(fn main())), "{out}");
+        assert!(contains(&out, quote!(setup: ::core::default::Default::default())), "{out}");
+        assert_eq!(normalized(out).matches("compile_error").count(), 1);
     }
 
     #[test]
@@ -438,6 +555,31 @@ mod tests {
             "#",
             "'a",
             "\"timeout\" = 3",
+            "restart_intensity = ",
+            "restart_intensity = ()",
+            "restart_intensity = (,)",
+            "restart_intensity = (,,)",
+            "restart_intensity = (5,)",
+            "restart_intensity = (-, \"1m\")",
+            "restart_intensity = ((5, \"1m\"))",
+            "restart_intensity = (5, \"1m\") (5, \"1m\")",
+            "restart_intensity = (5 \"1m\")",
+            "readiness_gate = = true",
+            "readiness_gate true",
+            "readiness_gate = r#true",
+            "readiness_gate = 'a",
+            "grace_period = \"\"",
+            "routines: [a], shutdown_order: ",
+            "routines: [a], shutdown_order: ShutdownOrder::",
+            "routines: [a], shutdown_order: ::ReverseStart",
+            "routines: [a], shutdown_order: r#ReverseStart",
+            "routines: [a], setup: ",
+            "routines: [a], setup: ::",
+            "routines: [a], setup: <",
+            "routines: [a], setup: init()()",
+            "routines: [a], setup: (init)()",
+            "routines: [a], setup: r#init",
+            "setup: init",
         ];
         let items = [
             "",

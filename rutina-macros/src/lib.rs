@@ -51,6 +51,9 @@ use proc_macro::TokenStream;
 /// | `max_count` | how many restarts are allowed, an integer literal (`u32`); `0` runs once | unlimited |
 /// | `name` | the routine's name in logs, events and errors, a non-empty string | the fn's name |
 /// | `backoff` | a fixed delay before each restart, a humantime string (`"0s"`: none) | rutina's default backoff |
+/// | `restart_intensity` | at most that many restarts within any window of that length: `(5, "1m")`, a count (`u32`) and a non-zero humantime string; exceeding it ends the group with `Error::RestartIntensity` | no limit |
+/// | `grace_period` | how long this routine may take to stop once a shutdown cancelled it, before it is aborted; overrides `main!`'s `shutdown_timeout` (`Options::shutdown_timeout`) for this routine. A humantime string; `"0s"` aborts it at once when the shutdown comes | the group's |
+/// | `readiness_gate` | `readiness_gate` (or `= true`): the group is ready (`Rutina::is_ready`, systemd's `READY=1`) only once this routine called `ctx.ready()` | `false` |
 ///
 /// Durations are parsed at compile time: a typo is a compile error, not a panic at
 /// start-up.
@@ -73,14 +76,17 @@ use proc_macro::TokenStream;
 /// use rutina::{Backoff, Context, Policy, Routine, RunOptions, Rutina};
 ///
 /// #[rutina::routine(on_done = Restart, on_error = Restart, timeout = "5s",
-///                   max_count = 10, name = "feed", backoff = "1s")]
+///                   max_count = 10, name = "feed", backoff = "1s",
+///                   restart_intensity = (5, "1m"), grace_period = "10s", readiness_gate)]
 /// async fn poll_feed(ctx: Context) -> anyhow::Result<()> {
+///     ctx.ready();
 ///     Ok(())
 /// }
 ///
 /// // Without the macro: a plain `async fn` is a routine with default options, so the
 /// // options go with it at each start.
 /// async fn poll_feed_by_hand(ctx: Context) -> anyhow::Result<()> {
+///     ctx.ready();
 ///     Ok(())
 /// }
 ///
@@ -92,7 +98,10 @@ use proc_macro::TokenStream;
 ///     .timeout(Duration::from_secs(5))
 ///     .max_count(10)
 ///     .name("feed")
-///     .backoff(Backoff::fixed(Duration::from_secs(1)));
+///     .backoff(Backoff::fixed(Duration::from_secs(1)))
+///     .restart_intensity(5, Duration::from_secs(60))
+///     .grace_period(Duration::from_secs(10))
+///     .readiness_gate(true);
 /// assert_eq!(poll_feed.options(), options);
 ///
 /// let rutina = Rutina::default();
@@ -155,10 +164,12 @@ use proc_macro::TokenStream;
 /// # Errors
 ///
 /// Mistakes are compile errors on the offending token, all reported at once: unknown
-/// or duplicate keys, unknown policies, malformed or zero durations (with the parser's
-/// reason), a `max_count` that is negative, not an integer or too large, and an fn that
-/// is not `async`, is generic, takes `self`, takes more than a `Context`, or does not
-/// return a `Result`. The item is still generated (with default options), so a mistake
+/// or duplicate keys, unknown policies, malformed durations (with the parser's reason),
+/// a zero `timeout` or `restart_intensity` window, a `max_count` or restart count that
+/// is negative, not an integer or too large, a `restart_intensity` that is not a
+/// `(count, "window")` pair, a `readiness_gate` that is not `true` or `false`, and an
+/// fn that is not `async`, is generic, takes `self`, takes more than a `Context`, or
+/// does not return a `Result`. The item is still generated (with default options), so a mistake
 /// in the attribute does not cascade into errors where the routine is used.
 ///
 /// [humantime]: https://docs.rs/humantime
@@ -191,15 +202,32 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```no_run
 /// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
 /// # #[rutina::routine] async fn metrics_server() -> anyhow::Result<()> { Ok(()) }
+/// /// rutina logs runs, failures and restarts with `tracing`: without a subscriber,
+/// /// nothing shows.
+/// fn init_logging() -> Result<(), rutina::BoxError> {
+///     tracing_subscriber::fmt().with_writer(std::io::stderr).try_init()
+/// }
+///
 /// rutina::main! {
 ///     routines: [http_server, metrics_server],
-///     shutdown_timeout: "30s", // the grace period after a shutdown begins
+///     shutdown_timeout: "30s",      // the grace period after a shutdown begins
+///     shutdown_order: ReverseStart, // stop metrics_server first, then http_server
+///     setup: init_logging,          // called once, before the runtime is built
 /// }
 /// ```
 ///
 /// Entries are paths to `#[rutina::routine]` items (`poll_feed`, `jobs::poll`), started
-/// in the order listed. The only key besides `routines` is `shutdown_timeout`, a
-/// non-zero humantime string; without it, a shutdown waits for every routine.
+/// in the order listed. Besides `routines`, each key optional and given at most once:
+///
+/// | key | value | when omitted |
+/// |---|---|---|
+/// | `shutdown_timeout` | the grace period after a shutdown begins (`Options::shutdown_timeout`), a non-zero humantime string; a routine's own `grace_period` overrides it | a shutdown waits for every routine |
+/// | `shutdown_order` | `AllAtOnce` or `ReverseStart` (also `ShutdownOrder::ReverseStart`, `rutina::ShutdownOrder::ReverseStart`): `Options::shutdown_order`. With `ReverseStart` the routine listed last is stopped first, and each one's grace period runs from its turn | `AllAtOnce` |
+/// | `setup` | the path of an fn (`init_logging`, `config::load`) that `main` calls once, before it builds the runtime: to install a `tracing` subscriber, read the configuration. A plain fn taking no arguments and returning `()` or `Result<(), E>` with `E: Into<rutina::BoxError>`, as for a routine. If it returns `Err`, the error is printed on stderr with its sources and the process exits with 1, no routine started | nothing runs first |
+///
+/// `setup` runs on the main thread, outside any runtime: it cannot `.await` or
+/// `tokio::spawn`; do asynchronous start-up work in a routine. Hand what it reads (a
+/// configuration) to the routines through a `static`, like a `std::sync::OnceLock`.
 ///
 /// The generated `main` builds a multi-threaded tokio runtime, creates a `Rutina`
 /// listening to SIGINT and SIGTERM (Ctrl-C off unix), starts the routines, waits for
@@ -208,7 +236,7 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | exit code | when |
 /// |---|---|
 /// | 0 | every routine ended cleanly (for instance after a first signal) |
-/// | 1 | the group's error, printed on stderr with its chain of sources |
+/// | 1 | the group's error, or `setup`'s, printed on stderr with its chain of sources |
 /// | 130 | a second signal aborted routines still running after the first one |
 ///
 /// A third signal exits at once (130), even if some routine blocks its thread: the
@@ -219,11 +247,16 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```no_run
 /// use std::process::ExitCode;
 /// use std::time::Duration;
-/// use rutina::{Options, Rutina};
+/// use rutina::{Options, Rutina, ShutdownOrder};
 /// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
 /// # #[rutina::routine] async fn metrics_server() -> anyhow::Result<()> { Ok(()) }
+/// # fn init_logging() -> Result<(), rutina::BoxError> { Ok(()) }
 ///
 /// fn main() -> ExitCode {
+///     // `setup: init_logging`; a setup returning `()` is just called.
+///     if let Err(error) = init_logging() {
+///         return report(&*error);
+///     }
 ///     let runtime = tokio::runtime::Builder::new_multi_thread()
 ///         .enable_all()
 ///         .build()
@@ -232,23 +265,26 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         let rutina = Rutina::new(
 ///             Options::default()
 ///                 .listen_os_signals(true)
-///                 .shutdown_timeout(Duration::from_secs(30)),
+///                 .shutdown_timeout(Duration::from_secs(30))
+///                 .shutdown_order(ShutdownOrder::ReverseStart),
 ///         );
 ///         rutina.go(http_server);
 ///         rutina.go(metrics_server);
 ///         match rutina.wait().await {
 ///             Ok(()) => ExitCode::SUCCESS,
-///             Err(error) => {
-///                 eprintln!("error: {error}");
-///                 let mut source = std::error::Error::source(&error);
-///                 while let Some(cause) = source {
-///                     eprintln!("  caused by: {cause}");
-///                     source = cause.source();
-///                 }
-///                 ExitCode::FAILURE
-///             }
+///             Err(error) => report(&error),
 ///         }
 ///     })
+/// }
+///
+/// fn report(error: &(dyn std::error::Error + 'static)) -> ExitCode {
+///     eprintln!("error: {error}");
+///     let mut source = error.source();
+///     while let Some(cause) = source {
+///         eprintln!("  caused by: {cause}");
+///         source = cause.source();
+///     }
+///     ExitCode::FAILURE
 /// }
 /// ```
 ///
@@ -258,9 +294,13 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Errors
 ///
 /// An empty `main!`, an empty `routines` list, an unknown or duplicate key, a malformed
-/// or zero duration, and an entry that is not a path are compile errors on the
-/// offending token. An entry that is not a `#[rutina::routine]` item (a plain `async
-/// fn`, a closure) is a type error on that entry, saying to add the attribute.
+/// or zero duration, an unknown or quoted shutdown order, an entry that is not a path,
+/// and a `setup` that is not a path (a closure, a block, a call: `setup: init()`) are
+/// compile errors on the offending token. An entry that is not a `#[rutina::routine]`
+/// item (a plain `async fn`, a closure) is a type error on that entry, saying to add the
+/// attribute. A `setup` fn that takes arguments is a type error on its path; one that is
+/// `async` or returns anything but `()` or `Result<(), E>` too, saying what `setup` may
+/// return.
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     expand::main(input.into()).into()

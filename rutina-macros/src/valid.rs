@@ -28,6 +28,16 @@ pub(crate) fn check_routine_args(args: &RoutineArgs, errors: &mut Errors) {
              times out; remove `timeout` to let runs last as long as they need",
         );
     }
+    if let Some(intensity) = &args.restart_intensity
+        && intensity.within.value.is_zero()
+    {
+        errors.at(
+            intensity.within.span,
+            "the window of `restart_intensity` must be greater than zero: restarts are \
+             counted within it, and a window of no time holds none, so the limit would never \
+             apply; write it like `restart_intensity = (5, \"1m\")`",
+        );
+    }
     if let Some(name) = &args.name
         && name.value.trim().is_empty()
     {
@@ -372,5 +382,26 @@ mod tests {
         let mut errors = Errors::default();
         check_routine_args(&crate::attr::RoutineArgs::default(), &mut errors);
         assert_eq!(errors.count(), 0);
+    }
+
+    fn checked(args: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        let args = crate::attr::parse_routine_args(args, &mut errors);
+        assert_eq!(errors.count(), 0, "{:?}", errors.messages());
+        check_routine_args(&args, &mut errors);
+        errors.messages()
+    }
+
+    #[test]
+    fn zero_durations() {
+        // A zero grace period means "abort at once when the shutdown comes".
+        assert!(checked(quote!(grace_period = "0s", restart_intensity = (0, "1ns"))).is_empty());
+        assert_eq!(
+            checked(quote!(restart_intensity = (5, "0s"))),
+            ["the window of `restart_intensity` must be greater than zero: restarts are counted \
+              within it, and a window of no time holds none, so the limit would never apply; \
+              write it like `restart_intensity = (5, \"1m\")`"]
+        );
+        assert_eq!(checked(quote!(timeout = "0ms", restart_intensity = (1, "0s"), name = " ")).len(), 3);
     }
 }

@@ -5,11 +5,13 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::process::ExitCode;
 
-pub use crate::{Backoff, BoxError, Context, Policy, Routine, RunOptions, Rutina};
+pub use crate::{Backoff, BoxError, Context, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
 pub use ::core::time::Duration;
 
+use crate::Error;
+#[cfg(feature = "macros")]
+use crate::Options;
 use crate::group::describe;
-use crate::{Error, Options};
 
 /// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.
 #[diagnostic::on_unimplemented(
@@ -49,9 +51,74 @@ where
     fut.await.into_routine_result()
 }
 
+/// What `rutina::main!` declared about its group; `Default` is `main!` without options.
+/// A new setting is a new field, not a new parameter of [`main`]. The macro names every
+/// field (`Default::default()` for the undeclared ones), so it and this struct change
+/// together.
+#[doc(hidden)]
+#[cfg(feature = "macros")]
+#[derive(Clone, Debug, Default)]
+pub struct MainSettings {
+    /// `shutdown_timeout: "30s"`: [`Options::shutdown_timeout`].
+    pub shutdown_timeout: Option<Duration>,
+    /// `shutdown_order: ReverseStart`: [`Options::shutdown_order`].
+    pub shutdown_order: ShutdownOrder,
+    /// `setup: init_logging`: called once, before the runtime is built; an `Err` is
+    /// printed and ends the process with 1 before any routine starts.
+    pub setup: Option<fn() -> Result<(), BoxError>>,
+}
+
+/// What the fn named by `main!`'s `setup` may return. The same error bound as a
+/// routine's, so an error keeps its sources for [`error_report`].
+#[diagnostic::on_unimplemented(
+    message = "`setup` must return `()` or `Result<(), E>` where `E: Into<rutina::BoxError>`, not `{Self}`",
+    label = "returns `{Self}`",
+    note = "`setup` names a plain fn (not `async`) taking no arguments, like \
+            `fn init_logging() -> anyhow::Result<()>`; `rutina::main!` calls it once, \
+            before the runtime starts"
+)]
+#[cfg(feature = "macros")]
+pub trait SetupResult {
+    /// The result with its error boxed.
+    fn into_setup_result(self) -> Result<(), BoxError>;
+}
+
+#[cfg(feature = "macros")]
+impl SetupResult for () {
+    fn into_setup_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "macros")]
+impl<E: Into<BoxError>> SetupResult for Result<(), E> {
+    fn into_setup_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Calls the fn named by `main!`'s `setup`, its error boxed. Takes the fn rather than
+/// its result, so both bounds are spanned on the path: a fn taking arguments is "expected
+/// to take 0 arguments", not a call missing some.
+#[cfg(feature = "macros")]
+pub fn run_setup<F, R>(setup: F) -> Result<(), BoxError>
+where
+    F: FnOnce() -> R,
+    R: SetupResult,
+{
+    setup().into_setup_result()
+}
+
 /// The body of `rutina::main!`.
 #[cfg(feature = "macros")]
-pub fn main(shutdown_timeout: Option<Duration>, start: impl FnOnce(&Rutina)) -> ExitCode {
+pub fn main(settings: MainSettings, start: impl FnOnce(&Rutina)) -> ExitCode {
+    let MainSettings { shutdown_timeout, shutdown_order, setup } = settings;
+    if let Some(setup) = setup
+        && let Err(error) = setup()
+    {
+        eprintln!("{}", error_report(&*error));
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -60,7 +127,8 @@ pub fn main(shutdown_timeout: Option<Duration>, start: impl FnOnce(&Rutina)) -> 
         }
     };
     let code = runtime.block_on(async {
-        let mut options = Options::default().listen_os_signals(true).exit_on_third_signal();
+        let mut options =
+            Options::default().listen_os_signals(true).exit_on_third_signal().shutdown_order(shutdown_order);
         if let Some(timeout) = shutdown_timeout {
             options = options.shutdown_timeout(timeout);
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture, WaitForCancellationFutureOwned};
 
 use crate::Id;
 use crate::error::SharedError;
@@ -29,6 +29,9 @@ pub(crate) struct RoutineShared {
     pub(crate) grace: Option<Duration>,
     pub(crate) started_at: Instant,
     pub(crate) run: Mutex<RunStatus>,
+    /// The group's readiness, kept by readiness gates only (for [`Context::ready`]): a
+    /// reference count that every routine bumped would be one more cache line that all
+    /// the group's threads write to.
     readiness: Option<Arc<Readiness>>,
     gate: bool,
     ready: AtomicBool,
@@ -73,17 +76,18 @@ impl Readiness {
 }
 
 impl RoutineShared {
-    pub(crate) fn new(id: Id, joining: Joining, token: CancellationToken, readiness: Option<Arc<Readiness>>) -> Self {
+    pub(crate) fn new(id: Id, joining: Joining, token: CancellationToken, readiness: Option<&Arc<Readiness>>) -> Self {
         let name = match joining.name {
             Some(name) => OnceLock::from(Arc::from(name)),
             None => OnceLock::new(),
         };
-        if let Some(readiness) = &readiness {
+        if let Some(readiness) = readiness {
             readiness.unstarted.fetch_add(1, Ordering::AcqRel);
             if joining.gate {
                 readiness.gates_pending.fetch_add(1, Ordering::AcqRel);
             }
         }
+        let readiness = readiness.filter(|_| joining.gate).cloned();
         let now = Instant::now();
         RoutineShared {
             id,
@@ -106,24 +110,25 @@ impl RoutineShared {
         }
     }
 
-    /// A run begins.
-    pub(crate) fn run_started(&self, attempt: u32) {
-        {
-            let mut run = lock(&self.run);
-            run.attempt = attempt;
-            run.run_started_at = Instant::now();
-            run.backoff_until = None;
-        }
+    /// A run begins; `readiness` is the group's.
+    pub(crate) fn run_started(&self, attempt: u32, readiness: &Readiness) {
         if attempt == 1 {
-            self.first_run_over();
+            // The status made with the routine already tells its first run (attempt 0
+            // shows as 1, started when the routine was): no lock, no clock read on the
+            // way from `go` to the first run.
+            self.first_run_over(readiness);
+            return;
         }
+        let mut run = lock(&self.run);
+        run.attempt = attempt;
+        run.run_started_at = Instant::now();
+        run.backoff_until = None;
     }
 
-    /// The routine made (or will never make) its first run.
-    pub(crate) fn first_run_over(&self) {
-        if let Some(readiness) = &self.readiness {
-            readiness.resolve(&readiness.unstarted);
-        }
+    /// The routine made (or will never make) its first run; `readiness` is the group's,
+    /// which counted the routine when it was made.
+    pub(crate) fn first_run_over(&self, readiness: &Readiness) {
+        readiness.resolve(&readiness.unstarted);
     }
 
     /// A run ended; `failure` is its failure, if it failed.
@@ -256,7 +261,29 @@ impl Context {
     }
 
     /// The run's cancellation token. Hand out [child tokens](CancellationToken::child_token)
-    /// of it to the tasks a routine spawns.
+    /// of it to the tasks a routine spawns, and an owned wait on it to APIs that want a
+    /// `'static` shutdown future, such as axum's `with_graceful_shutdown`.
+    ///
+    /// ```
+    /// use rutina::Context;
+    ///
+    /// async fn serve(ctx: Context) -> std::io::Result<()> {
+    ///     // A task of the routine's own stops with it.
+    ///     let token = ctx.token().child_token();
+    ///     let worker = tokio::spawn(async move { token.cancelled().await });
+    ///     // `axum::serve(listener, app).with_graceful_shutdown(shutdown)`:
+    ///     let shutdown = ctx.token().clone().cancelled_owned();
+    ///     shutdown.await;
+    ///     let _ = worker.await;
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let ctx = Context::detached();
+    /// ctx.token().cancel();
+    /// serve(ctx).await.unwrap();
+    /// # }
+    /// ```
     pub fn token(&self) -> &CancellationToken {
         self.run_token.as_ref().unwrap_or(&self.routine.token)
     }
@@ -282,6 +309,23 @@ impl Context {
     /// detached contexts. Readiness is sticky: it survives restarts.
     pub fn ready(&self) {
         self.routine.mark_ready();
+    }
+
+    /// Like [`cancelled`](Context::cancelled), but owning what it waits on: a
+    /// `Send + 'static` future for APIs that want one, such as axum's
+    /// `with_graceful_shutdown`.
+    ///
+    /// ```
+    /// # async fn serve(ctx: rutina::Context) {
+    /// let shutdown = ctx.cancelled_owned();
+    /// tokio::spawn(async move {
+    ///     shutdown.await;
+    ///     println!("draining");
+    /// });
+    /// # }
+    /// ```
+    pub fn cancelled_owned(&self) -> WaitForCancellationFutureOwned {
+        self.token().clone().cancelled_owned()
     }
 
     /// Whether this run has been cancelled.

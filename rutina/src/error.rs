@@ -19,6 +19,22 @@ pub type SharedError = Arc<dyn StdError + Send + Sync + 'static>;
 /// `Display` includes the message of the underlying failure, so printing an `Error`
 /// alone tells the whole story; [`source`](StdError::source) still returns it for
 /// error-chain printers.
+///
+/// ```
+/// use rutina::{Error, Rutina};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let rutina = Rutina::default();
+/// rutina.go(|_ctx| async { Err::<(), _>(std::io::Error::other("disk full")) });
+/// match rutina.wait().await {
+///     Err(Error::Routine { name, source, .. }) => {
+///         assert_eq!(name, "routine-1");
+///         assert_eq!(source.to_string(), "disk full");
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -100,20 +116,14 @@ impl fmt::Display for Error {
             }
             Error::RunLimit { id, name, runs, last_error } => {
                 write!(f, "routine `{name}` ({id}) reached its restart limit after {runs} runs")?;
-                match last_error {
-                    Some(e) => write!(f, "; last error: {e}"),
-                    None => Ok(()),
-                }
+                write_last_error(f, last_error)
             }
             Error::RestartIntensity { id, name, restarts, within, last_error } => {
                 write!(
                     f,
                     "routine `{name}` ({id}) exceeded its restart intensity of {restarts} restarts within {within:?}"
                 )?;
-                match last_error {
-                    Some(e) => write!(f, "; last error: {e}"),
-                    None => Ok(()),
-                }
+                write_last_error(f, last_error)
             }
             Error::Aborted { stuck, cause } => {
                 write!(f, "shutdown did not complete; aborted {} stuck routine(s): ", stuck.len())?;
@@ -130,6 +140,14 @@ impl fmt::Display for Error {
             }
             Error::NotFound(id) => write!(f, "no routine {id} is alive"),
         }
+    }
+}
+
+/// `; last error: <message>` when there is one.
+fn write_last_error(f: &mut fmt::Formatter<'_>, last_error: &Option<SharedError>) -> fmt::Result {
+    match last_error {
+        Some(e) => write!(f, "; last error: {e}"),
+        None => Ok(()),
     }
 }
 
@@ -150,6 +168,24 @@ impl StdError for Error {
 /// ([`Options::errors`](crate::Options::errors)).
 ///
 /// Its `Display` names the routine and includes the failure's message.
+///
+/// ```
+/// use rutina::{Context, Options, Policy, RunOptions, Rutina};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (errors, mut failures) = tokio::sync::mpsc::unbounded_channel();
+/// let rutina = Rutina::new(Options::default().errors(errors));
+/// rutina.go_with(
+///     |_ctx: Context| async { Err::<(), _>("feed unreachable") },
+///     RunOptions::default().name("feed").on_error(Policy::DoNothing),
+/// );
+/// rutina.wait().await.unwrap(); // `DoNothing`: the failure decided nothing
+///
+/// let failure = failures.recv().await.unwrap();
+/// assert_eq!((failure.name.as_str(), failure.attempt), ("feed", 1));
+/// assert_eq!(failure.to_string(), "routine `feed` (#1) attempt 1 failed: feed unreachable");
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RoutineError {
     /// The routine.

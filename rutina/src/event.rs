@@ -1,5 +1,6 @@
 //! [`Event`]: the lifecycle of routines and of the group, for observers.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,30 @@ use crate::error::SharedError;
 /// while someone has subscribed.
 ///
 /// A routine that was started ends with exactly one [`Event::Stopped`].
+///
+/// ```
+/// use rutina::{Event, Outcome, Policy, RunOptions, Rutina};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let rutina = Rutina::default();
+/// let mut events = rutina.subscribe(); // before `go`, to see every event
+/// rutina.go_with(
+///     |_ctx| async { Ok::<_, std::io::Error>(()) },
+///     RunOptions::default().name("job").on_done(Policy::Restart).max_count(1),
+/// );
+/// let _ = rutina.wait().await; // `RunLimit` after two runs
+///
+/// let mut runs = 0;
+/// while let Ok(event) = events.try_recv() {
+///     match event {
+///         Event::Finished { outcome: Outcome::Ok, .. } => runs += 1,
+///         Event::Stopped { name, runs, .. } => assert_eq!((&*name, runs), ("job", 2)),
+///         _ => {} // `Event` is `#[non_exhaustive]`
+///     }
+/// }
+/// assert_eq!(runs, 2);
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -139,4 +164,21 @@ pub enum ShutdownReason {
         /// Its name.
         name: Arc<str>,
     },
+}
+
+impl fmt::Display for ShutdownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShutdownReason::Requested => f.write_str("shutdown requested"),
+            ShutdownReason::Signal => f.write_str("OS signal"),
+            ShutdownReason::Cancelled => f.write_str("the group's token was cancelled"),
+            ShutdownReason::Dropped => f.write_str("the last handle was dropped"),
+            ShutdownReason::Routine { id, name, failed: true } => write!(f, "routine `{name}` ({id}) failed"),
+            ShutdownReason::Routine { id, name, failed: false } => write!(f, "routine `{name}` ({id}) finished"),
+            ShutdownReason::RunLimit { id, name } => write!(f, "routine `{name}` ({id}) reached its restart limit"),
+            ShutdownReason::RestartIntensity { id, name } => {
+                write!(f, "routine `{name}` ({id}) exceeded its restart intensity")
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! registry of alive routines, the decisive error, the shutdown, events and logs.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::error::Error as StdError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{Joining, Readiness, RoutineShared};
 use crate::error::{PanicError, SharedError, TimeoutError};
 use crate::event::{Event, Outcome, ShutdownReason};
+use crate::id::IdMap;
 use crate::signal::Signals;
 use crate::status::{RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
 use crate::systemd::Notifier;
@@ -48,20 +49,29 @@ pub(crate) struct Group {
     over: CancellationToken,
     shutdown_begun: AtomicBool,
     shutdown_watch: watch::Sender<bool>,
-    readiness: Arc<Readiness>,
+    pub(crate) readiness: Arc<Readiness>,
     subscribed: AtomicBool,
     events: broadcast::Sender<Event>,
-    errors: Option<mpsc::UnboundedSender<RoutineError>>,
+    /// Dropped when the group is over, so that the channel closes once the user's own
+    /// senders are gone too.
+    errors: Mutex<Option<mpsc::UnboundedSender<RoutineError>>>,
     shutdown_timeout: Option<Duration>,
     order: ShutdownOrder,
     listener: Mutex<Listener>,
+    /// Whether `listener` is `Wanted`: `go` reads this, not the lock, every time.
+    listener_wanted: AtomicBool,
+    /// The group has a parent token, whose cancellation must be noticed when it happens.
+    has_parent: bool,
+    /// The task that notices it (spawned at the first `go`), so that the shutdown, its
+    /// event and its grace period begin then, also when nobody is waiting yet.
+    parent_watch: Mutex<Option<JoinHandle<()>>>,
     /// `rutina::main!`: a third OS signal exits the process at once.
     exit_on_third_signal: bool,
 }
 
 #[derive(Default)]
 struct Registry {
-    entries: HashMap<Id, Entry>,
+    entries: IdMap<Entry>,
     /// Everything was aborted: routines that show up later are aborted at once.
     abort_all: bool,
     /// `wait` saw the group empty and ended it: nothing joins any more.
@@ -86,7 +96,8 @@ struct State {
     finished_at: Option<Instant>,
     signals: u32,
     aborted: Vec<(Id, String)>,
-    stopped: Vec<StoppedRoutine>,
+    /// The shutdown report's entries; names are made only when the report is asked for.
+    stopped: Vec<(Arc<RoutineShared>, StopKind, u32, Duration)>,
 }
 
 enum Listener {
@@ -117,6 +128,7 @@ pub(crate) struct Ending {
 
 impl Group {
     pub(crate) fn new(settings: GroupSettings) -> Arc<Group> {
+        let has_parent = settings.parent.is_some();
         let token = match settings.parent {
             Some(parent) => parent.child_token(),
             None => CancellationToken::new(),
@@ -133,10 +145,13 @@ impl Group {
             readiness: Arc::default(),
             subscribed: AtomicBool::new(false),
             events: broadcast::Sender::new(EVENT_CAPACITY),
-            errors: settings.errors,
+            errors: Mutex::new(settings.errors),
             shutdown_timeout: settings.shutdown_timeout,
             order: settings.order,
             listener: Mutex::new(Listener::Off),
+            listener_wanted: AtomicBool::new(false),
+            has_parent,
+            parent_watch: Mutex::new(None),
             exit_on_third_signal: settings.exit_on_third_signal,
         });
         if settings.listen_os_signals {
@@ -154,24 +169,36 @@ impl Group {
     /// Registers a routine about to be spawned, or `None` when the group no longer
     /// takes routines (rule 6).
     pub(crate) fn join(self: &Arc<Self>, id: Id, joining: Joining) -> Option<Membership> {
-        if self.is_shutting_down() {
+        if self.shutdown_begun.load(Ordering::Acquire) {
             return None;
         }
         // In reverse start order each routine is cancelled on its turn, not with the group.
-        let token = match self.order {
-            ShutdownOrder::AllAtOnce => self.token.child_token(),
-            ShutdownOrder::ReverseStart => CancellationToken::new(),
+        // A child of a cancelled token is born cancelled: asking the child, whose lock
+        // nobody else takes, notices a group token cancelled from outside without taking
+        // the group token's lock once more (every routine's task takes it when it ends).
+        let (token, cancelled) = match self.order {
+            ShutdownOrder::AllAtOnce => {
+                let token = self.token.child_token();
+                let cancelled = token.is_cancelled();
+                (token, cancelled)
+            }
+            ShutdownOrder::ReverseStart => (CancellationToken::new(), self.token.is_cancelled()),
         };
-        let routine = Arc::new(RoutineShared::new(id, joining, token, Some(self.readiness.clone())));
+        if cancelled {
+            self.begin_shutdown(ShutdownReason::Cancelled);
+            return None;
+        }
+        let routine = Arc::new(RoutineShared::new(id, joining, token, Some(&self.readiness)));
         let mut registry = lock(&self.registry);
         if registry.closed {
             drop(registry);
-            routine.first_run_over();
+            routine.first_run_over(&self.readiness);
             return None;
         }
         let entry = Entry { routine: routine.clone(), abort: None, abort_requested: false, stop_requested_at: None };
         registry.entries.insert(id, entry);
         drop(registry);
+        self.watch_parent();
         Some(Membership { group: self.clone(), routine, ending: Ending::default() })
     }
 
@@ -189,14 +216,14 @@ impl Group {
         }
     }
 
-    fn leave(&self, routine: &RoutineShared, ending: Ending) {
+    fn leave(&self, routine: &Arc<RoutineShared>, ending: Ending) {
         let (empty, stop_requested_at) = {
             let mut registry = lock(&self.registry);
             let entry = registry.entries.remove(&routine.id);
             (registry.entries.is_empty(), entry.and_then(|entry| entry.stop_requested_at))
         };
         if ending.runs == 0 {
-            routine.first_run_over();
+            routine.first_run_over(&self.readiness);
         }
         let runs = ending.runs;
         if self.shutdown_begun.load(Ordering::Acquire) {
@@ -213,7 +240,7 @@ impl Group {
     }
 
     /// Adds a routine that ended during the shutdown to the shutdown report.
-    fn record_stop(&self, routine: &RoutineShared, ending: Ending, stop_requested_at: Option<Instant>) {
+    fn record_stop(&self, routine: &Arc<RoutineShared>, ending: Ending, stop_requested_at: Option<Instant>) {
         let how = if routine.aborted.load(Ordering::Acquire) {
             StopKind::Aborted
         } else if routine.is_killed() {
@@ -229,13 +256,7 @@ impl Group {
             return;
         };
         let took = now.saturating_duration_since(since);
-        state.stopped.push(StoppedRoutine {
-            id: routine.id,
-            name: routine.name().clone(),
-            how,
-            runs: ending.runs,
-            took,
-        });
+        state.stopped.push((routine.clone(), how, ending.runs, took));
     }
 
     /// The alive routines, ascending by id.
@@ -263,15 +284,19 @@ impl Group {
     }
 
     pub(crate) fn kill(&self, id: Id) -> Result<(), Error> {
-        let routine = match lock(&self.registry).entries.get(&id) {
+        let registry = lock(&self.registry);
+        let routine = match registry.entries.get(&id) {
             Some(entry) => entry.routine.clone(),
             None => return Err(Error::NotFound(id)),
         };
         if routine.killed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        tracing::info!(target: "rutina", id = id.get(), name = %routine.name(), "routine killed");
+        // Sent while the routine is still registered, so that it comes before its
+        // `Stopped` (which `leave` sends once it is not).
         self.emit(|| Event::Killed { id, name: routine.name().clone() });
+        drop(registry);
+        tracing::info!(target: "rutina", id = id.get(), name = %routine.name(), "routine killed");
         routine.token.cancel();
         Ok(())
     }
@@ -326,7 +351,7 @@ impl Group {
             state.reason = Some(reason.clone());
         }
         let running = lock(&self.registry).entries.len();
-        tracing::info!(target: "rutina", ?reason, running, "shutting down");
+        tracing::info!(target: "rutina", %reason, running, "shutting down");
         self.emit(|| Event::ShutdownStarted { reason: reason.clone(), running });
         self.shutdown_watch.send_replace(true);
         // In reverse start order this reaches no routine: `wait` stops them one by one.
@@ -549,10 +574,34 @@ impl Group {
         self.shutdown_watch.send_replace(true);
         self.token.cancel();
         self.over.cancel();
+        lock(&self.errors).take();
         let listener = std::mem::replace(&mut *lock(&self.listener), Listener::Done);
         if let Listener::Running(handle) = listener {
             // It ends as soon as it sees `over`.
             let _ = handle.await;
+        }
+        let parent_watch = lock(&self.parent_watch).take();
+        if let Some(handle) = parent_watch {
+            // It ends as soon as it sees the token cancelled.
+            let _ = handle.await;
+        }
+    }
+
+    /// Spawns, once, the task that begins the shutdown when the parent token is cancelled.
+    fn watch_parent(self: &Arc<Self>) {
+        if !self.has_parent {
+            return;
+        }
+        let mut watch = lock(&self.parent_watch);
+        if watch.is_some() || self.token.is_cancelled() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let group = self.clone();
+            *watch = Some(runtime.spawn(async move {
+                group.token.cancelled().await;
+                group.is_shutting_down();
+            }));
         }
     }
 
@@ -564,7 +613,17 @@ impl Group {
             reason: state.reason.clone(),
             began_at: state.shutdown_at,
             took: state.shutdown_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
-            routines: state.stopped.clone(),
+            routines: state
+                .stopped
+                .iter()
+                .map(|(routine, how, runs, took)| StoppedRoutine {
+                    id: routine.id,
+                    name: routine.name().clone(),
+                    how: how.clone(),
+                    runs: *runs,
+                    took: *took,
+                })
+                .collect(),
         })
     }
 
@@ -594,8 +653,10 @@ impl Group {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             *listener = Listener::Wanted;
+            self.listener_wanted.store(true, Ordering::Release);
             return;
         };
+        self.listener_wanted.store(false, Ordering::Release);
         // The handlers are installed here, synchronously: a signal that arrives before
         // the listener's task first runs is already ours.
         *listener = match Signals::new() {
@@ -608,7 +669,7 @@ impl Group {
     }
 
     pub(crate) fn install_wanted_listener(self: &Arc<Self>) {
-        if matches!(*lock(&self.listener), Listener::Wanted) {
+        if self.listener_wanted.load(Ordering::Acquire) && matches!(*lock(&self.listener), Listener::Wanted) {
             self.listen_os_signals();
         }
     }
@@ -664,23 +725,30 @@ impl Group {
     }
 
     pub(crate) fn on_finished(&self, routine: &RoutineShared, attempt: u32, outcome: &Outcome) {
-        let (id, name) = (routine.id.get(), routine.name());
+        // The name only inside the macros, which skip their fields when the level is
+        // off: an unnamed routine's name is made on first use.
+        let id = routine.id.get();
         match outcome {
-            Outcome::Ok => tracing::debug!(target: "rutina", id, %name, attempt, "run finished"),
+            Outcome::Ok => tracing::debug!(target: "rutina", id, name = %routine.name(), attempt, "run finished"),
             Outcome::Failed(error) => {
                 if tracing::enabled!(target: "rutina", tracing::Level::WARN) {
                     let error = describe(&**error);
-                    tracing::warn!(target: "rutina", id, %name, attempt, %error, "run failed");
+                    tracing::warn!(target: "rutina", id, name = %routine.name(), attempt, %error, "run failed");
                 }
             }
             Outcome::Panicked(message) => {
-                tracing::warn!(target: "rutina", id, %name, attempt, panic = %message, "run panicked")
+                tracing::warn!(target: "rutina", id, name = %routine.name(), attempt, panic = %message, "run panicked")
             }
             Outcome::TimedOut(timeout) => {
-                tracing::warn!(target: "rutina", id, %name, attempt, ?timeout, "run timed out")
+                tracing::warn!(target: "rutina", id, name = %routine.name(), attempt, ?timeout, "run timed out")
             }
         }
-        self.emit(|| Event::Finished { id: routine.id, name: name.clone(), attempt, outcome: outcome.clone() });
+        self.emit(|| Event::Finished {
+            id: routine.id,
+            name: routine.name().clone(),
+            attempt,
+            outcome: outcome.clone(),
+        });
     }
 
     pub(crate) fn on_restarting(&self, routine: &RoutineShared, attempt: u32, delay: Duration) {
@@ -690,7 +758,8 @@ impl Group {
 
     /// Sends a failure that decided nothing to the errors channel (rule 10).
     pub(crate) fn report(&self, routine: &RoutineShared, attempt: u32, outcome: &Outcome) {
-        if let (Some(errors), Some(error)) = (&self.errors, failure(outcome)) {
+        let Some(error) = failure(outcome) else { return };
+        if let Some(errors) = &*lock(&self.errors) {
             let _ = errors.send(RoutineError { id: routine.id, name: routine.name().to_string(), attempt, error });
         }
     }
@@ -718,19 +787,9 @@ fn take_abort(entry: &mut Entry) -> (Arc<RoutineShared>, Option<AbortHandle>) {
 /// A routine's place in the group, held by its task: when the task ends or is
 /// aborted, the routine leaves the registry and `Stopped` is emitted.
 pub(crate) struct Membership {
-    group: Arc<Group>,
-    routine: Arc<RoutineShared>,
+    pub(crate) group: Arc<Group>,
+    pub(crate) routine: Arc<RoutineShared>,
     pub(crate) ending: Ending,
-}
-
-impl Membership {
-    pub(crate) fn group(&self) -> &Arc<Group> {
-        &self.group
-    }
-
-    pub(crate) fn routine(&self) -> &Arc<RoutineShared> {
-        &self.routine
-    }
 }
 
 impl Drop for Membership {

@@ -44,3 +44,37 @@ impl From<Id> for u64 {
         id.0
     }
 }
+
+/// A map keyed by [`Id`], hashed with [`IdHasher`].
+pub(crate) type IdMap<V> = std::collections::HashMap<Id, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Hashes ids for the group's registry. Ids are handed out in sequence: keeping an
+/// id's low bits in the hash puts consecutive ids in consecutive buckets, so starting
+/// or stopping many routines walks the table instead of missing the cache on every
+/// entry; a multiplicative mix fills the high bits that `HashMap` uses as tags. Ids
+/// are never chosen by users, so a keyed hash would buy nothing here.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl IdHasher {
+    /// The bits `HashMap` takes its 7-bit tags from.
+    const TAG_BITS: u64 = !(u64::MAX >> 7);
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (n & !Self::TAG_BITS) | (mixed & Self::TAG_BITS);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `Id`, whose `Hash` writes one `u64`; kept correct all the same.
+        for &byte in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
+        }
+    }
+}

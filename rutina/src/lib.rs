@@ -45,6 +45,31 @@
 //! }
 //! ```
 //!
+//! The same service as a program, with the macros: [`#[rutina::routine]`](macro@routine)
+//! declares a routine with its options, and [`rutina::main!`](macro@main) writes `fn main`
+//! (a multi-threaded runtime, SIGINT/SIGTERM handling, the exit code).
+//!
+//! ```no_run
+//! use rutina::Context;
+//!
+//! #[rutina::routine(name = "server")]
+//! async fn server(ctx: Context) -> std::io::Result<()> {
+//!     ctx.cancelled().await;
+//!     Ok(())
+//! }
+//!
+//! #[rutina::routine(on_done = Restart, max_count = 2, backoff = "1s")]
+//! async fn job(ctx: Context) -> std::io::Result<()> {
+//!     println!("job run {}", ctx.attempt());
+//!     Ok(())
+//! }
+//!
+//! rutina::main! {
+//!     routines: [server, job],
+//!     shutdown_timeout: "10s",
+//! }
+//! ```
+//!
 //! # Policies
 //!
 //! | run ends with \ policy | `DoNothing` | `Restart` | `Shutdown` |
@@ -67,9 +92,97 @@
 //!   record (target `rutina`).
 //! - Panics in routines are caught and count as failures.
 //!
+//! # Running in production
+//!
+//! - **Restart intensity.** [`RunOptions::restart_intensity`]`(5, 60s)` allows at most 5
+//!   restarts in any minute, on top of `max_count`; exceeding it ends the group with
+//!   [`Error::RestartIntensity`]. [`Backoff::reset_after`] resets exponential delays
+//!   after a run that stayed up long enough.
+//! - **Shutdown order and grace periods.** [`Options::shutdown_order`] with
+//!   [`ShutdownOrder::ReverseStart`] stops the routines one after another, the latest
+//!   started first, each from its turn; [`RunOptions::grace_period`] overrides
+//!   [`Options::shutdown_timeout`] for one routine.
+//! - **Live status.** [`Rutina::status`] lists the alive routines — running, backing off
+//!   until when, or stopping — with attempt, restarts, last error and start times;
+//!   [`Rutina::shutdown_report`] tells, once `wait` returned, who stopped how and how
+//!   long each took.
+//! - **Readiness.** [`Rutina::is_ready`] holds once every routine began its first run
+//!   and every [readiness gate](RunOptions::readiness_gate) called [`Context::ready`];
+//!   [`Rutina::is_shutting_down`] and [`Rutina::watch_shutdown`] turn the moment a
+//!   shutdown begins, for health endpoints.
+//! - **systemd** (feature `systemd`). During [`Rutina::wait`]: `READY=1` once the group
+//!   is ready, `STOPPING=1` when the shutdown begins, `EXTEND_TIMEOUT_USEC` every 5 s
+//!   while draining, and `WATCHDOG=1` at half of `WATCHDOG_USEC` as long as no routine is
+//!   crash-looping (failed 3 runs in a row and not succeeded since), so that systemd
+//!   restarts a service stuck in a crash loop.
+//! - **Signals.** With [`Options::listen_os_signals`], the first SIGINT/SIGTERM starts a
+//!   graceful shutdown (logged at info with the number of routines still running), the
+//!   second aborts the stragglers ([`Error::Aborted`]; a `main!` program exits with 130),
+//!   and in a `main!` program a third exits the process at once. Signals are handled
+//!   from the moment the listener is installed, before `wait`. SIGHUP and SIGQUIT are
+//!   not touched: SIGHUP keeps its default (terminate) unless a routine of yours handles
+//!   it (for a configuration reload, with `tokio::signal::unix::signal(SignalKind::hangup())`),
+//!   and SIGQUIT keeps its core-dumping default.
+//!
 //! # Testing a routine
 //!
-//! A routine is an ordinary async fn: call it with [`Context::detached`].
+//! A routine is an ordinary async fn: call it with a [`Context::detached`], and cancel
+//! that context's token to play a shutdown. For a `#[rutina::routine]` item, the fn as
+//! written is its associated fn `call`.
+//!
+//! ```
+//! use rutina::Context;
+//!
+//! async fn worker(ctx: Context) -> std::io::Result<()> {
+//!     ctx.cancelled().await; // serve until cancelled
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! // In a `#[tokio::test]`:
+//! let ctx = Context::detached();
+//! ctx.token().cancel();
+//! assert!(worker(ctx).await.is_ok());
+//! # }
+//! ```
+//!
+//! # Examples
+//!
+//! In `rutina/examples/`, numbered, each teaching one thing (`cargo run --example <name>`):
+//!
+//! 1. `http_server` — two axum servers in one group, stopped in
+//!    [reverse start order](ShutdownOrder::ReverseStart): SIGTERM drains the requests
+//!    in flight while `/health` reports not-ready.
+//! 2. `policies` — each policy at work: a periodic job, a one-off, a flaky routine with a
+//!    restart limit, a fatal error that stops everything.
+//! 3. `builder` — no macros: [`Rutina::new`], [`go_with`](Rutina::go_with),
+//!    [`processes`](Rutina::processes), [`kill`](Rutina::kill), the errors channel and
+//!    the event stream ([`Rutina::subscribe`]).
+//! 4. `timeouts_and_backoff` — per-run timeouts, [`Backoff::exponential`] and
+//!    [`Backoff::fixed`], [`Error::TimedOut`].
+//! 5. `nested_groups` — a routine running its own group, bound to its context with
+//!    [`Options::parent_token`].
+//! 6. `shutdown_timeout` — the grace period: a routine that ignores its context is
+//!    aborted, [`Error::Aborted`].
+//!
+//! # Coming from Go's rutina, errgroup or tokio-graceful-shutdown
+//!
+//! The defaults are errgroup's: the first error cancels every routine and is `wait`'s
+//! result; a routine that returns `Ok` leaves the others alone (Go's rutina shuts down
+//! by default: ask for it with `on_done = Shutdown`). `ctx.Done()` is
+//! [`ctx.cancelled()`](Context::cancelled); `r.ListenOsSignals()` is
+//! [`listen_os_signals`](Rutina::listen_os_signals); the `WithErrChan` channel is
+//! [`Options::errors`]. From tokio-graceful-shutdown: a subsystem is a routine, its
+//! `SubsystemHandle` a [`Context`], `catch_signals` and `handle_shutdown_requests(timeout)`
+//! are [`Options::listen_os_signals`] and [`Options::shutdown_timeout`], and nested
+//! subsystems are nested groups. The README has side-by-side tables and snippets.
+//!
+//! # Feature flags
+//!
+//! - `macros` (default): [`#[rutina::routine]`](macro@routine) and
+//!   [`rutina::main!`](macro@main).
+//! - `systemd`: `sd_notify` readiness, stopping, watchdog and stop-timeout extension
+//!   messages on unix; nothing happens without `NOTIFY_SOCKET`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -105,3 +218,8 @@ pub use rutina_macros::{main, routine};
 /// The cancellation token type of [`Context::token`] and [`Rutina::token`], re-exported
 /// from `tokio-util`.
 pub use tokio_util::sync::CancellationToken;
+
+/// The README's code, compiled and run by `cargo test --doc`, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -10,6 +10,21 @@ use std::time::Duration;
 /// |---|---|---|---|
 /// | `Ok` | the routine ends | runs again (no delay by default) | the group shuts down, `wait` is `Ok` unless an error decided it earlier |
 /// | error, panic, timeout | the routine ends; failure on the errors channel | runs again after a backoff; failure on the errors channel; `RunLimit` once `max_count` restarts were made | the group shuts down; the failure is `wait`'s error if it is the first |
+///
+/// ```
+/// use rutina::{Context, Policy, RunOptions, Rutina};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let rutina = Rutina::default();
+/// rutina.go(|ctx: Context| async move {
+///     ctx.cancelled().await; // a server
+///     Ok::<_, std::io::Error>(())
+/// });
+/// // A batch job whose success ends the service.
+/// rutina.go_with(|_ctx| async { Ok::<_, std::io::Error>(()) }, RunOptions::default().on_done(Policy::Shutdown));
+/// rutina.wait().await.unwrap(); // the server was cancelled and returned; `Ok`
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Policy {
     /// The routine ends; nothing else is affected.
@@ -206,6 +221,19 @@ impl RunOptions {
 /// crash-looping routine never burns a core.
 ///
 /// Exponential delays reset after a run that stayed up longer than the cap.
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Backoff, Policy, RunOptions};
+///
+/// // A periodic job: runs every 30 s.
+/// let periodic = RunOptions::default().on_done(Policy::Restart).backoff(Backoff::fixed(Duration::from_secs(30)));
+///
+/// // A reconnect loop: waits about 100 ms, 200 ms, 400 ms... up to 10 s between attempts.
+/// let reconnect = RunOptions::default()
+///     .on_error(Policy::Restart)
+///     .backoff(Backoff::exponential(Duration::from_millis(100), Duration::from_secs(10)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Backoff {

@@ -142,6 +142,21 @@ impl Rutina {
     /// A routine that [`go`](Rutina::go) accepted always makes its first run: killed
     /// before it, that run starts with its context already cancelled.
     ///
+    /// ```
+    /// use rutina::{Context, Error, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = Rutina::default();
+    /// let id = rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await;
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// rutina.kill(id).unwrap();
+    /// rutina.wait().await.unwrap(); // its only routine killed, the group ends: `Ok`
+    /// assert!(matches!(rutina.kill(id), Err(Error::NotFound(_))));
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] if no routine `id` is alive.
@@ -150,6 +165,25 @@ impl Rutina {
     }
 
     /// The ids of the routines alive now (running or backing off), ascending.
+    ///
+    /// ```
+    /// use rutina::{Context, Rutina};
+    ///
+    /// async fn serve(ctx: Context) -> std::io::Result<()> {
+    ///     ctx.cancelled().await;
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = Rutina::default();
+    /// let (a, b) = (rutina.go(serve), rutina.go(serve));
+    /// assert_eq!(rutina.processes(), [a, b]);
+    /// rutina.kill(a).unwrap();
+    /// rutina.shutdown();
+    /// rutina.wait().await.unwrap();
+    /// assert!(rutina.processes().is_empty());
+    /// # }
+    /// ```
     pub fn processes(&self) -> Vec<Id> {
         self.group().processes()
     }
@@ -168,6 +202,22 @@ impl Rutina {
     /// Begins a group shutdown now: every context is cancelled, nothing restarts and
     /// no new routine starts. Not an error: [`wait`](Rutina::wait) returns `Ok` unless a
     /// failure decided otherwise.
+    ///
+    /// ```
+    /// use rutina::{Context, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = Rutina::default();
+    /// rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await;
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// assert!(!rutina.is_shutting_down());
+    /// rutina.shutdown();
+    /// assert!(rutina.is_shutting_down() && rutina.token().is_cancelled());
+    /// rutina.wait().await.unwrap();
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         self.group().begin_shutdown(ShutdownReason::Requested);
     }
@@ -239,6 +289,10 @@ impl Rutina {
     /// Lifecycle [`Event`]s from now on. Events are only produced while someone has
     /// subscribed; a receiver that lags more than 1024 events behind misses some
     /// (`RecvError::Lagged`).
+    ///
+    /// The channel stays open as long as a `Rutina` handle exists, also after
+    /// [`wait`](Rutina::wait): when `wait` returned, every event was sent, so drain what is
+    /// left with `try_recv`. Each started routine ends with one [`Event::Stopped`].
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.group().subscribe()
     }
@@ -303,6 +357,21 @@ impl Options {
     /// Binds the group to `token`: the group's token is a child of it, so cancelling
     /// `token` shuts the group down ([`ShutdownReason::Cancelled`]). Use it for nested
     /// groups: `parent_token(ctx.token().clone())`.
+    ///
+    /// ```
+    /// use rutina::{CancellationToken, Context, Options, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let parent = CancellationToken::new();
+    /// let rutina = Rutina::new(Options::default().parent_token(parent.clone()));
+    /// rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await;
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// parent.cancel();
+    /// rutina.wait().await.unwrap(); // a cancelled parent is not an error
+    /// # }
+    /// ```
     pub fn parent_token(mut self, token: CancellationToken) -> Self {
         self.parent_token = Some(token);
         self
@@ -317,7 +386,8 @@ impl Options {
 
     /// Where failures that decide nothing go: errors under `DoNothing` and `Restart`,
     /// failures of killed routines, and failures after the group's error was decided.
-    /// Sending never blocks; rutina never closes the channel.
+    /// Sending never blocks; rutina never closes the channel, and drops its sender when
+    /// [`Rutina::wait`] returns: once your own senders are gone too, the receiver ends.
     pub fn errors(mut self, sender: mpsc::UnboundedSender<RoutineError>) -> Self {
         self.errors = Some(sender);
         self
@@ -341,6 +411,7 @@ impl Options {
     }
 
     /// `rutina::main!`: a third OS signal exits the process at once with status 130.
+    #[cfg(feature = "macros")]
     pub(crate) fn exit_on_third_signal(mut self) -> Self {
         self.exit_on_third_signal = true;
         self

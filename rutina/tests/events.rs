@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rutina::{Backoff, Context, Event, Options, Outcome, Policy, RunOptions, Rutina};
+use rutina::{Backoff, Context, Event, Options, Outcome, Policy, RunOptions, Rutina, ShutdownReason};
 use tokio::sync::broadcast::error::TryRecvError;
 
 fn collect(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<Event> {
@@ -124,4 +124,11 @@ async fn shutdown_reasons() {
     assert!(rutina.wait().await.is_ok());
     let events: Vec<String> = collect(&mut rx).iter().map(describe).collect();
     assert!(events.contains(&"shutdown Cancelled 1".to_owned()), "{events:?}");
+}
+
+#[test]
+fn shutdown_reasons_display_for_logs() {
+    let routine = ShutdownReason::Routine { id: Context::detached().id(), name: "web".into(), failed: true };
+    assert_eq!(routine.to_string(), "routine `web` (#0) failed");
+    assert_eq!(ShutdownReason::Signal.to_string(), "OS signal");
 }

@@ -1,6 +1,7 @@
 //! `#[rutina::routine]` at run time: the options an attribute declares are exactly the
-//! ones the runtime applies when the item is passed by name to `Rutina::go`, `go_with`
-//! overrides them, and the fn body stays callable on its own.
+//! ones the runtime applies when the item is passed by name to `Rutina::go` (policies,
+//! timeout, limits, backoff, restart intensity, grace period, readiness gate), `go_with`
+//! overrides them, and the fn body stays callable on its own. Paused clock throughout.
 #![cfg(feature = "macros")]
 
 use std::io;
@@ -8,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use rutina::{Backoff, Context, Error, Event, Policy, Routine, RunOptions, Rutina};
+use rutina::{Backoff, Context, Error, Event, Options, Policy, RestartIntensity, Routine, RunOptions, Rutina};
 use tokio::time::Instant;
 
 /// Long enough that only a hang reaches it (time is paused: it costs nothing).
@@ -197,6 +198,144 @@ async fn declared_backoff_applies_through_go() {
         let gap = pair[1] - pair[0];
         assert!(gap >= Duration::from_millis(100) && gap < Duration::from_millis(110), "{gap:?}");
     }
+}
+
+#[rutina::routine(restart_intensity = (5, "1m"), grace_period = "10s", readiness_gate)]
+async fn supervised(ctx: Context) -> Result<(), io::Error> {
+    ctx.ready();
+    ctx.cancelled().await;
+    Ok(())
+}
+
+#[rutina::routine(restart_intensity = (0, "1s 500ms"), grace_period = "0s", readiness_gate = false)]
+async fn strict(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[test]
+fn declared_supervision_options_are_the_items_options() {
+    let options = supervised.options();
+    assert_eq!(
+        options,
+        RunOptions::default()
+            .name("supervised")
+            .restart_intensity(5, Duration::from_secs(60))
+            .grace_period(Duration::from_secs(10))
+            .readiness_gate(true)
+    );
+    assert_eq!(options.restart_window(), Some(RestartIntensity { max_restarts: 5, within: Duration::from_secs(60) }));
+    assert_eq!(options.stop_grace(), Some(Duration::from_secs(10)));
+    assert!(options.is_readiness_gate());
+
+    let options = strict.options();
+    assert_eq!(
+        options,
+        RunOptions::default()
+            .name("strict")
+            .restart_intensity(0, Duration::from_millis(1500))
+            .grace_period(Duration::ZERO)
+            .readiness_gate(false)
+    );
+    assert_eq!(options.stop_grace(), Some(Duration::ZERO), "zero is a grace period, not none");
+    assert!(!options.is_readiness_gate());
+}
+
+#[rutina::routine(grace_period = "2s")]
+async fn stubborn(ctx: Context) -> Result<(), io::Error> {
+    ctx.cancelled().await;
+    std::future::pending::<()>().await; // never drains
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn declared_grace_period_aborts_at_the_declared_time() {
+    // The group would wait 10 s; the routine's own 2 s win.
+    let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(10)));
+    let id = rutina.go(stubborn);
+    tokio::task::yield_now().await;
+    let shutdown_at = Instant::now();
+    rutina.shutdown();
+    let error = wait(&rutina).await.expect_err("the stuck routine is aborted");
+    assert!(
+        matches!(&error, Error::Aborted { stuck, cause: None } if *stuck == [(id, "stubborn".to_owned())]),
+        "{error:?}"
+    );
+    assert_eq!(shutdown_at.elapsed(), Duration::from_secs(2));
+}
+
+#[rutina::routine(grace_period = "0s")]
+async fn abandoned(ctx: Context) -> Result<(), io::Error> {
+    ctx.cancelled().await;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn declared_zero_grace_period_aborts_at_once() {
+    let rutina = Rutina::default(); // no group timeout: without the grace period, a hang
+    let id = rutina.go(abandoned);
+    tokio::task::yield_now().await;
+    let shutdown_at = Instant::now();
+    rutina.shutdown();
+    let error = wait(&rutina).await.expect_err("aborted at once");
+    assert!(matches!(&error, Error::Aborted { stuck, .. } if *stuck == [(id, "abandoned".to_owned())]), "{error:?}");
+    assert_eq!(shutdown_at.elapsed(), Duration::ZERO);
+}
+
+static FLAPPING_RUNS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+#[rutina::routine(on_error = Restart, backoff = "1s", restart_intensity = (3, "10s"))]
+async fn flapping() -> Result<(), io::Error> {
+    FLAPPING_RUNS.lock().expect("not poisoned").push(Instant::now());
+    Err(io::Error::other("flapping"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn declared_restart_intensity_ends_the_group() {
+    let start = Instant::now();
+    let rutina = Rutina::default();
+    let id = rutina.go(flapping);
+    let error = wait(&rutina).await.expect_err("the restart intensity ends the group");
+    assert!(
+        matches!(&error, Error::RestartIntensity { id: which, name, restarts: 3, within, last_error: Some(last) }
+            if *which == id && name == "flapping" && *within == Duration::from_secs(10)
+                && last.to_string() == "flapping"),
+        "{error:?}"
+    );
+    // Runs at 0, 1, 2 and 3 s: 3 restarts within 10 s allowed, the 4th refused.
+    let runs: Vec<u64> =
+        FLAPPING_RUNS.lock().expect("not poisoned").iter().map(|run| (*run - start).as_secs()).collect();
+    assert_eq!(runs, [0, 1, 2, 3]);
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+}
+
+#[rutina::routine(readiness_gate)]
+async fn warming_up(ctx: Context) -> Result<(), io::Error> {
+    tokio::time::sleep(Duration::from_secs(2)).await; // connecting
+    ctx.ready();
+    ctx.cancelled().await;
+    Ok(())
+}
+
+#[rutina::routine(readiness_gate = false)]
+async fn not_a_gate(ctx: Context) -> Result<(), io::Error> {
+    ctx.cancelled().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn declared_readiness_gate_holds_readiness_until_ready() {
+    let rutina = Rutina::default();
+    rutina.go(not_a_gate);
+    tokio::task::yield_now().await;
+    assert!(rutina.is_ready(), "`readiness_gate = false` holds nothing");
+    rutina.go(warming_up);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!rutina.is_ready(), "the gate has not called `ctx.ready()` yet");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(rutina.is_ready(), "the gate called `ctx.ready()` at 2 s");
+    rutina.shutdown();
+    wait(&rutina).await.expect("the group ends cleanly");
 }
 
 mod jobs {

@@ -1,6 +1,7 @@
 //! `rutina::main!` programs run as real child processes, signalled with `kill`: exit 0
 //! after a clean drain on SIGTERM, 1 with the error and its sources on stderr when a
-//! routine fails, 130 on a second SIGINT while a routine is stuck, and never unkillable.
+//! routine fails, 130 on a second SIGINT while a routine is stuck, and never unkillable;
+//! `setup` runs first (its subscriber shows rutina's logs) and its error exits 1.
 //!
 //! The programs are the `fixture_*` examples (`tests/fixtures/*.rs`), which `cargo test`
 //! builds along with this test. The test waits for lines the children print, never for
@@ -177,4 +178,33 @@ fn a_routine_blocking_its_thread_never_makes_the_process_unkillable() {
     }
     let (code, stderr) = program.exit();
     assert_eq!(code, 130, "stderr: {stderr}");
+}
+
+#[test]
+fn setup_runs_before_the_runtime_and_its_subscriber_shows_rutina_logs() {
+    let mut program = Program::start("fixture_setup");
+    program.expect_line("setup ran outside any runtime");
+    program.expect_line("loader started");
+    let (code, stderr) = program.exit();
+    assert_eq!(code, 1, "stderr: {stderr}");
+    // Written by the subscriber `setup` installed: rutina's own event, target `rutina`.
+    assert!(
+        stderr.lines().any(|line| line.contains(" WARN rutina: run failed ")
+            && line.contains("name=loader")
+            && line.contains("feed.toml: no such file")),
+        "no `run failed` log line in stderr: {stderr}"
+    );
+    // Then `main!`'s report, last, as without a subscriber.
+    let report = stderr.lines().last().unwrap_or_default();
+    assert!(report.starts_with("error: ") && report.contains("feed.toml: no such file"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_failed_setup_exits_1_with_its_error_and_starts_no_routine() {
+    let mut program = Program::start("fixture_setup_error");
+    program.expect_line("setup started");
+    let (code, stderr) = program.exit();
+    assert_eq!(code, 1, "stderr: {stderr}");
+    // The whole of stderr: the error and its source, and nothing from the routine.
+    assert_eq!(stderr, "error: cannot read the configuration\n  caused by: service.toml: no such file\n");
 }

@@ -622,3 +622,13 @@ async fn rule10_run_limit_and_aborted_are_not_on_the_channel() {
     }
     assert!(drain(&mut errors).is_empty(), "the run-limited failure is carried by wait's error");
 }
+
+#[tokio::test(start_paused = true)]
+async fn rule10_the_errors_channel_ends_after_wait_once_the_users_senders_are_gone() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let rutina = Rutina::new(Options::default().errors(tx));
+    rutina.go_with(|_ctx| async { Err::<(), _>(io_error("lost")) }, RunOptions::default().on_error(Policy::DoNothing));
+    rutina.wait().await.unwrap();
+    assert_eq!(rx.recv().await.map(|e| e.error.to_string()), Some("lost".to_owned()));
+    assert!(rx.recv().await.is_none(), "rutina dropped its sender when wait returned");
+}

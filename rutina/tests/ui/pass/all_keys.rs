@@ -9,6 +9,9 @@ use std::time::Duration;
     max_count = 3,
     name = "http",
     backoff = "100ms",
+    restart_intensity = (5, "1m"),
+    grace_period = "10s",
+    readiness_gate,
 )]
 async fn http_server(ctx: Context) -> Result<(), std::io::Error> {
     ctx.cancelled().await;
@@ -22,6 +25,9 @@ fn main() {
         .timeout(Duration::from_secs(5))
         .max_count(3)
         .name("http")
-        .backoff(Backoff::fixed(Duration::from_millis(100)));
+        .backoff(Backoff::fixed(Duration::from_millis(100)))
+        .restart_intensity(5, Duration::from_secs(60))
+        .grace_period(Duration::from_secs(10))
+        .readiness_gate(true);
     assert_eq!(http_server.options(), expected);
 }

@@ -1,0 +1,10 @@
+#[rutina::routine]
+async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+fn init() -> Result<(), u32> {
+    Ok(())
+}
+
+rutina::main! { routines: [poll], setup: init }

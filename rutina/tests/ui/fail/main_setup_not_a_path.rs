@@ -1,0 +1,8 @@
+#[rutina::routine]
+async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+fn init() {}
+
+rutina::main! { routines: [poll], setup: || init() }

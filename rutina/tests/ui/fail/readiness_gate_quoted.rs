@@ -1,0 +1,6 @@
+#[rutina::routine(readiness_gate = "true")]
+async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+rutina::main!(poll);
