@@ -47,7 +47,8 @@
 //!
 //! The same service as a program, with the macros: [`#[rutina::routine]`](macro@routine)
 //! declares a routine with its options, and [`rutina::main!`](macro@main) writes `fn main`
-//! (a multi-threaded runtime, SIGINT/SIGTERM handling, the exit code).
+//! (a multi-threaded runtime, SIGINT/SIGTERM handling, the exit code); its `setup` key
+//! names a fn run before the runtime starts, where a `tracing` subscriber is installed.
 //!
 //! ```no_run
 //! use rutina::Context;
