@@ -161,7 +161,11 @@ pub fn exit_code(rutina: &Rutina, result: Result<(), Error>) -> ExitCode {
 pub fn error_report(error: &(dyn StdError + 'static)) -> String {
     let mut report = format!("error: {}", describe(error));
     let mut previous = describe(error);
-    let mut source = error.source();
+    // A `source()` that panics ends the chain, it does not take `main` down.
+    fn source_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| error.source())).ok().flatten()
+    }
+    let mut source = source_of(error);
     while let Some(cause) = source {
         let message = describe(cause);
         if !previous.contains(&message) {
@@ -169,7 +173,7 @@ pub fn error_report(error: &(dyn StdError + 'static)) -> String {
             report.push_str(&message);
         }
         previous = message;
-        source = cause.source();
+        source = source_of(cause);
     }
     report
 }

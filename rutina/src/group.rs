@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use std::error::Error as StdError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, mpsc, watch};
@@ -50,8 +50,9 @@ pub(crate) struct Group {
     shutdown_begun: AtomicBool,
     shutdown_watch: watch::Sender<bool>,
     pub(crate) readiness: Arc<Readiness>,
-    subscribed: AtomicBool,
-    events: broadcast::Sender<Event>,
+    /// Made by the first `subscribe`: a group nobody observes neither allocates the
+    /// channel's buffer nor builds events.
+    events: OnceLock<broadcast::Sender<Event>>,
     /// Dropped when the group is over, so that the channel closes once the user's own
     /// senders are gone too.
     errors: Mutex<Option<mpsc::UnboundedSender<RoutineError>>>,
@@ -143,8 +144,7 @@ impl Group {
             shutdown_begun: AtomicBool::new(false),
             shutdown_watch: watch::Sender::new(false),
             readiness: Arc::default(),
-            subscribed: AtomicBool::new(false),
-            events: broadcast::Sender::new(EVENT_CAPACITY),
+            events: OnceLock::new(),
             errors: Mutex::new(settings.errors),
             shutdown_timeout: settings.shutdown_timeout,
             order: settings.order,
@@ -431,14 +431,29 @@ impl Group {
         let stuck: Vec<_> = {
             let mut registry = lock(&self.registry);
             registry.abort_all = true;
-            registry.entries.values_mut().map(take_abort).collect()
+            registry.entries.values_mut().filter_map(|entry| self.take_abort(entry)).collect()
         };
         self.abort(stuck);
     }
 
+    /// Marks `entry` aborted and takes what is needed to abort it; `None` if it already
+    /// was. Called under the registry lock, so that `Aborted` is sent before the
+    /// routine's `Stopped`.
+    fn take_abort(&self, entry: &mut Entry) -> Option<(Arc<RoutineShared>, Option<AbortHandle>)> {
+        let routine = &entry.routine;
+        if routine.aborted.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        self.emit(|| Event::Aborted { id: routine.id, name: routine.name().clone() });
+        let handle = entry.abort.take();
+        if handle.is_none() {
+            entry.abort_requested = true;
+        }
+        Some((routine.clone(), handle))
+    }
+
     /// Aborts the routines whose abort handles were taken, recording them as stuck.
     fn abort(&self, mut stuck: Vec<(Arc<RoutineShared>, Option<AbortHandle>)>) {
-        stuck.retain(|(routine, _)| !routine.aborted.swap(true, Ordering::AcqRel));
         if stuck.is_empty() {
             return;
         }
@@ -446,7 +461,6 @@ impl Group {
         lock(&self.state).aborted.extend(stuck.iter().map(|(routine, _)| (routine.id, routine.name().to_string())));
         for (routine, handle) in stuck {
             tracing::error!(target: "rutina", id = routine.id.get(), name = %routine.name(), "routine did not stop in time; aborting it");
-            self.emit(|| Event::Aborted { id: routine.id, name: routine.name().clone() });
             if let Some(handle) = handle {
                 handle.abort();
             }
@@ -499,8 +513,8 @@ impl Group {
                 && deadline <= now
             {
                 plan.deadlines.pop();
-                if let Some(entry) = registry.entries.get_mut(&id) {
-                    to_abort.push(take_abort(entry));
+                if let Some(stuck) = registry.entries.get_mut(&id).and_then(|entry| self.take_abort(entry)) {
+                    to_abort.push(stuck);
                 }
             }
         }
@@ -708,14 +722,13 @@ impl Group {
     // ----- events, logs and the errors channel ------------------------------------
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.subscribed.store(true, Ordering::Release);
-        self.events.subscribe()
+        self.events.get_or_init(|| broadcast::Sender::new(EVENT_CAPACITY)).subscribe()
     }
 
     /// Sends the event made by `make` if anyone ever subscribed.
     fn emit(&self, make: impl FnOnce() -> Event) {
-        if self.subscribed.load(Ordering::Acquire) {
-            let _ = self.events.send(make());
+        if let Some(events) = self.events.get() {
+            let _ = events.send(make());
         }
     }
 
@@ -773,15 +786,6 @@ struct ShutdownPlan {
     current: Option<Id>,
     /// When to abort which routine, earliest first.
     deadlines: BinaryHeap<Reverse<(Instant, Id)>>,
-}
-
-/// Marks `entry` for abort and takes what is needed to abort it.
-fn take_abort(entry: &mut Entry) -> (Arc<RoutineShared>, Option<AbortHandle>) {
-    let handle = entry.abort.take();
-    if handle.is_none() {
-        entry.abort_requested = true;
-    }
-    (entry.routine.clone(), handle)
 }
 
 /// A routine's place in the group, held by its task: when the task ends or is
