@@ -132,7 +132,12 @@ impl RoutineShared {
     }
 
     /// A run ended; `failure` is its failure, if it failed.
-    pub(crate) fn run_ended(&self, failure: Option<SharedError>) {
+    pub(crate) fn run_ended(&self, attempt: u32, failure: Option<SharedError>) {
+        if attempt == 1 && failure.is_none() {
+            // Nothing failed before the first run: there is nothing to reset, and no lock
+            // to take on the way out of a routine that ran once.
+            return;
+        }
         let mut run = lock(&self.run);
         match failure {
             Some(error) => {

@@ -77,6 +77,12 @@ struct Registry {
     abort_all: bool,
     /// `wait` saw the group empty and ended it: nothing joins any more.
     closed: bool,
+    /// When the shutdown began (as in `State`), for the shutdown report's entries.
+    shutdown_at: Option<Instant>,
+    /// The shutdown report's entries; names are made only when the report is asked for.
+    /// Here, not in `State`: a routine that ends records itself in the same critical
+    /// section that removes it, one contended lock per routine, not two.
+    stopped: Vec<(Arc<RoutineShared>, StopKind, u32, Duration)>,
 }
 
 struct Entry {
@@ -97,8 +103,6 @@ struct State {
     finished_at: Option<Instant>,
     signals: u32,
     aborted: Vec<(Id, String)>,
-    /// The shutdown report's entries; names are made only when the report is asked for.
-    stopped: Vec<(Arc<RoutineShared>, StopKind, u32, Duration)>,
 }
 
 enum Listener {
@@ -217,17 +221,23 @@ impl Group {
     }
 
     fn leave(&self, routine: &Arc<RoutineShared>, ending: Ending) {
-        let (empty, stop_requested_at) = {
+        let runs = ending.runs;
+        // A routine that ends during the shutdown goes in the shutdown report.
+        let now = self.shutdown_begun.load(Ordering::Acquire).then(Instant::now);
+        let empty = {
             let mut registry = lock(&self.registry);
             let entry = registry.entries.remove(&routine.id);
-            (registry.entries.is_empty(), entry.and_then(|entry| entry.stop_requested_at))
+            if let Some(now) = now
+                && let Some(since) = entry.and_then(|entry| entry.stop_requested_at).or(registry.shutdown_at)
+            {
+                // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
+                let how = how_it_stopped(routine, ending);
+                registry.stopped.push((routine.clone(), how, runs, now.saturating_duration_since(since)));
+            }
+            registry.entries.is_empty()
         };
-        if ending.runs == 0 {
+        if runs == 0 {
             routine.first_run_over(&self.readiness);
-        }
-        let runs = ending.runs;
-        if self.shutdown_begun.load(Ordering::Acquire) {
-            self.record_stop(routine, ending, stop_requested_at);
         }
         tracing::debug!(target: "rutina", id = routine.id.get(), name = %routine.name(), runs, "routine stopped");
         self.emit(|| Event::Stopped { id: routine.id, name: routine.name().clone(), runs });
@@ -237,26 +247,6 @@ impl Group {
         if empty && self.shutdown_begun.load(Ordering::Acquire) {
             self.over.cancel();
         }
-    }
-
-    /// Adds a routine that ended during the shutdown to the shutdown report.
-    fn record_stop(&self, routine: &Arc<RoutineShared>, ending: Ending, stop_requested_at: Option<Instant>) {
-        let how = if routine.aborted.load(Ordering::Acquire) {
-            StopKind::Aborted
-        } else if routine.is_killed() {
-            StopKind::Killed
-        } else if ending.between_runs {
-            StopKind::BetweenRuns
-        } else {
-            StopKind::Returned(ending.last.unwrap_or(Outcome::Ok))
-        };
-        let now = Instant::now();
-        let mut state = lock(&self.state);
-        let Some(since) = stop_requested_at.or(state.shutdown_at) else {
-            return;
-        };
-        let took = now.saturating_duration_since(since);
-        state.stopped.push((routine.clone(), how, ending.runs, took));
     }
 
     /// The alive routines, ascending by id.
@@ -345,12 +335,17 @@ impl Group {
         if self.shutdown_begun.swap(true, Ordering::AcqRel) {
             return;
         }
+        let now = Instant::now();
         {
             let mut state = lock(&self.state);
-            state.shutdown_at = Some(Instant::now());
+            state.shutdown_at = Some(now);
             state.reason = Some(reason.clone());
         }
-        let running = lock(&self.registry).entries.len();
+        let running = {
+            let mut registry = lock(&self.registry);
+            registry.shutdown_at = Some(now);
+            registry.entries.len()
+        };
         tracing::info!(target: "rutina", %reason, running, "shutting down");
         self.emit(|| Event::ShutdownStarted { reason: reason.clone(), running });
         self.shutdown_watch.send_replace(true);
@@ -621,23 +616,24 @@ impl Group {
 
     /// How the group stopped, once `wait` returned.
     pub(crate) fn shutdown_report(&self) -> Option<ShutdownReport> {
+        let routines = lock(&self.registry)
+            .stopped
+            .iter()
+            .map(|(routine, how, runs, took)| StoppedRoutine {
+                id: routine.id,
+                name: routine.name().clone(),
+                how: how.clone(),
+                runs: *runs,
+                took: *took,
+            })
+            .collect();
         let state = lock(&self.state);
         let finished_at = state.finished_at?;
         Some(ShutdownReport {
             reason: state.reason.clone(),
             began_at: state.shutdown_at,
             took: state.shutdown_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
-            routines: state
-                .stopped
-                .iter()
-                .map(|(routine, how, runs, took)| StoppedRoutine {
-                    id: routine.id,
-                    name: routine.name().clone(),
-                    how: how.clone(),
-                    runs: *runs,
-                    took: *took,
-                })
-                .collect(),
+            routines,
         })
     }
 
@@ -799,6 +795,19 @@ pub(crate) struct Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         self.group.leave(&self.routine, std::mem::take(&mut self.ending));
+    }
+}
+
+/// How a routine that ended during the shutdown stopped, for the shutdown report.
+fn how_it_stopped(routine: &RoutineShared, ending: Ending) -> StopKind {
+    if routine.aborted.load(Ordering::Acquire) {
+        StopKind::Aborted
+    } else if routine.is_killed() {
+        StopKind::Killed
+    } else if ending.between_runs {
+        StopKind::BetweenRuns
+    } else {
+        StopKind::Returned(ending.last.unwrap_or(Outcome::Ok))
     }
 }
 

@@ -144,7 +144,7 @@ pub(crate) fn supervise<R: Routine>(
             let outcome = run_once(&mut routine, ctx, timeout.as_ref(), run_token.as_ref()).await;
             let ran_for = restarts.as_deref().map_or(Duration::ZERO, Restarts::ran_for);
             let ok = outcome.is_ok();
-            shared.run_ended(failure(&outcome));
+            shared.run_ended(attempt, failure(&outcome));
             group.on_finished(shared, attempt, &outcome);
 
             let outcome = &*membership.ending.last.insert(outcome);

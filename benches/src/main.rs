@@ -1,0 +1,463 @@
+//! Compares rutina with hand-written tokio (a `JoinSet` and a `CancellationToken`)
+//! and tokio-graceful-shutdown on the same work, and prints one table.
+//!
+//! ```text
+//! cargo run --release --manifest-path benches/Cargo.toml              # the table
+//! cargo run --release --manifest-path benches/Cargo.toml -- --rounds 9
+//! cargo run --manifest-path benches/Cargo.toml -- --smoke             # tiny sizes, checks only
+//! # profiling: one scenario, one implementation, another fan-out size
+//! cargo run --release --manifest-path benches/Cargo.toml -- --only fan-out --imp rutina --fan-out 10000
+//! ```
+//!
+//! Every scenario runs for each implementation in turn (rutina, raw, tgs, rutina,
+//! raw, tgs, …) on one tokio multi-threaded runtime with 2 worker threads; the body
+//! of each sample runs as a task on that runtime, so all three spawn from a worker
+//! thread. The first round is a warm-up and is not counted; the table shows medians.
+//! Idle memory is measured in a fresh child process per sample (this program run
+//! again with `--memory-child`): the growth of peak RSS (`VmHWM`) while `N` idle
+//! routines wait, divided by `N`. No tracing subscriber is installed.
+
+mod common;
+mod raw;
+mod tgs;
+mod with_rutina;
+
+use std::future::Future;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+const WORKERS: usize = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Imp {
+    Rutina,
+    Raw,
+    Tgs,
+}
+
+const IMPS: [Imp; 3] = [Imp::Rutina, Imp::Raw, Imp::Tgs];
+
+impl Imp {
+    fn arg(self) -> &'static str {
+        match self {
+            Imp::Rutina => "rutina",
+            Imp::Raw => "raw",
+            Imp::Tgs => "tgs",
+        }
+    }
+
+    fn parse(arg: &str) -> Option<Imp> {
+        IMPS.into_iter().find(|imp| imp.arg() == arg)
+    }
+}
+
+/// The sizes of one run of the program.
+struct Sizes {
+    rounds: usize,
+    /// Run only the scenarios whose name contains this (for profiling).
+    only: Option<String>,
+    /// Run only this implementation (for profiling).
+    only_imp: Option<Imp>,
+    /// Tiny sizes: checks that everything runs; the timings mean nothing.
+    smoke: bool,
+    fan_out: [usize; 2],
+    restarts: u32,
+    failure: usize,
+    memory: usize,
+    grace_n: usize,
+    grace_stuck: usize,
+    grace: Duration,
+}
+
+impl Sizes {
+    fn full(rounds: usize) -> Sizes {
+        Sizes {
+            rounds,
+            only: None,
+            only_imp: None,
+            smoke: false,
+            fan_out: [10_000, 100_000],
+            restarts: 100_000,
+            failure: 10_000,
+            memory: 100_000,
+            grace_n: 1_000,
+            grace_stuck: 100,
+            grace: Duration::from_millis(100),
+        }
+    }
+
+    fn smoke() -> Sizes {
+        Sizes {
+            rounds: 1,
+            only: None,
+            only_imp: None,
+            smoke: false,
+            fan_out: [10, 100],
+            restarts: 100,
+            failure: 10,
+            memory: 100,
+            grace_n: 10,
+            grace_stuck: 2,
+            grace: Duration::from_millis(10),
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().expect("a tokio runtime")
+}
+
+/// Runs `body` as a task on `rt`, then lets leftovers (aborted tasks) settle, untimed.
+fn sample<F>(rt: &tokio::runtime::Runtime, body: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(async {
+        let output = tokio::spawn(body).await.expect("the sample does not panic");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        output
+    })
+}
+
+/// One row of the table: a median per implementation.
+struct Row {
+    name: String,
+    unit: Unit,
+    values: [f64; 3],
+    target: Target,
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Seconds,
+    Bytes,
+    /// Seconds past the grace period.
+    Overshoot,
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    /// rutina/raw at most this, and tgs/rutina at least that.
+    FanOut(f64, f64),
+    /// rutina/raw at most this.
+    VsRaw(f64),
+    /// rutina at most this many bytes.
+    Bytes(f64),
+    None,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
+}
+
+/// Runs `measure` for each implementation, interleaved, `rounds` counted rounds after
+/// one warm-up round; the medians.
+fn interleaved(sizes: &Sizes, mut measure: impl FnMut(Imp) -> f64) -> [f64; 3] {
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for round in 0..=sizes.rounds {
+        for (i, imp) in IMPS.into_iter().enumerate() {
+            if sizes.only_imp.is_some_and(|only| only != imp) {
+                samples[i].push(f64::NAN);
+                continue;
+            }
+            let value = measure(imp);
+            if round > 0 {
+                samples[i].push(value);
+            }
+        }
+    }
+    samples.map(median)
+}
+
+fn run(sizes: &Sizes) -> Vec<Row> {
+    let rt = runtime();
+    let wants = |scenario: &str| sizes.only.as_deref().is_none_or(|only| scenario.contains(only));
+    let mut rows = Vec::new();
+
+    for n in sizes.fan_out.into_iter().filter(|_| wants("fan-out")) {
+        let values = interleaved(sizes, |imp| {
+            let d = match imp {
+                Imp::Rutina => sample(&rt, with_rutina::fan_out(n)),
+                Imp::Raw => sample(&rt, raw::fan_out(n)),
+                Imp::Tgs => sample(&rt, tgs::fan_out(n)),
+            };
+            d.as_secs_f64()
+        });
+        rows.push(Row {
+            name: format!("fan-out, N = {}", count(n)),
+            unit: Unit::Seconds,
+            values,
+            target: Target::FanOut(1.2, 8.0),
+        });
+    }
+
+    let restarts = sizes.restarts;
+    if wants("restart") {
+        let values = interleaved(sizes, |imp| {
+            let d = match imp {
+                Imp::Rutina => sample(&rt, with_rutina::restart(restarts)),
+                Imp::Raw => sample(&rt, raw::restart(restarts)),
+                Imp::Tgs => sample(&rt, tgs::restart(restarts)),
+            };
+            d.as_secs_f64()
+        });
+        rows.push(Row {
+            name: format!("restart churn, {} restarts", count(restarts as usize)),
+            unit: Unit::Seconds,
+            values,
+            target: Target::VsRaw(1.0),
+        });
+    }
+
+    let n = sizes.failure;
+    if wants("failure") {
+        let values = interleaved(sizes, |imp| {
+            let d = match imp {
+                Imp::Rutina => sample(&rt, with_rutina::failure(n)),
+                Imp::Raw => sample(&rt, raw::failure(n)),
+                Imp::Tgs => sample(&rt, tgs::failure(n)),
+            };
+            d.as_secs_f64()
+        });
+        rows.push(Row {
+            name: format!("failure propagation, N = {}", count(n)),
+            unit: Unit::Seconds,
+            values,
+            target: Target::VsRaw(1.2),
+        });
+    }
+
+    let n = sizes.memory;
+    if wants("memory") {
+        let values = interleaved(sizes, |imp| memory_in_child(imp, n));
+        rows.push(Row {
+            name: format!("idle memory per routine, N = {}", count(n)),
+            unit: Unit::Bytes,
+            values,
+            target: Target::Bytes(768.0),
+        });
+    }
+
+    let (n, stuck, grace) = (sizes.grace_n, sizes.grace_stuck, sizes.grace);
+    if wants("grace") {
+        let values = interleaved(sizes, |imp| {
+            let d = match imp {
+                Imp::Rutina => sample(&rt, with_rutina::grace(n, stuck, grace)),
+                Imp::Raw => sample(&rt, raw::grace(n, stuck, grace)),
+                Imp::Tgs => sample(&rt, tgs::grace(n, stuck, grace)),
+            };
+            (d.as_secs_f64() - grace.as_secs_f64()).max(0.0)
+        });
+        rows.push(Row {
+            name: format!("grace {grace:?}, {stuck} of {} stuck: past grace", count(n)),
+            unit: Unit::Overshoot,
+            values,
+            target: Target::None,
+        });
+    }
+
+    rows
+}
+
+/// Bytes of peak RSS per idle routine, measured in a fresh process.
+fn memory_in_child(imp: Imp, n: usize) -> f64 {
+    let exe = std::env::current_exe().expect("the path of this program");
+    let output =
+        Command::new(exe).args(["--memory-child", imp.arg(), &n.to_string()]).output().expect("the memory child runs");
+    assert!(output.status.success(), "memory child failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().parse().expect("the memory child prints a number")
+}
+
+/// The child's side: prints the growth of `VmHWM`, in bytes per idle routine.
+fn memory_child(imp: Imp, n: usize) {
+    let rt = runtime();
+    let per_routine = rt.block_on(async move {
+        tokio::spawn(async move {
+            let base = peak_rss();
+            let mut peak = 0;
+            let measure = || peak = peak_rss();
+            match imp {
+                Imp::Rutina => with_rutina::hold_idle(n, measure).await,
+                Imp::Raw => raw::hold_idle(n, measure).await,
+                Imp::Tgs => tgs::hold_idle(n, measure).await,
+            }
+            peak.saturating_sub(base) as f64 / n as f64
+        })
+        .await
+        .expect("the memory sample does not panic")
+    });
+    println!("{per_routine:.1}");
+}
+
+/// Peak resident set size of this process, in bytes (`VmHWM`).
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux)");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
+    let kib: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmHWM in kB");
+    kib * 1024
+}
+
+fn count(n: usize) -> String {
+    if n >= 1000 && n.is_multiple_of(1000) { format!("{}k", n / 1000) } else { n.to_string() }
+}
+
+fn show(unit: Unit, value: f64) -> String {
+    match unit {
+        Unit::Bytes => format!("{value:.0} B"),
+        Unit::Seconds | Unit::Overshoot => {
+            let prefix = if matches!(unit, Unit::Overshoot) { "+" } else { "" };
+            if value >= 1.0 {
+                format!("{prefix}{value:.2} s")
+            } else if value >= 1e-3 {
+                format!("{prefix}{:.2} ms", value * 1e3)
+            } else {
+                format!("{prefix}{:.0} µs", value * 1e6)
+            }
+        }
+    }
+}
+
+/// The 1-minute load average: other work on the machine skews the timings.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// Prints the table; `true` when every target holds.
+fn print_table(rows: &[Row], sizes: &Sizes, load_before: &str) -> bool {
+    println!(
+        "rutina vs raw tokio (JoinSet + CancellationToken) vs tokio-graceful-shutdown (tgs); \
+         tokio multi-thread runtime, {WORKERS} workers; medians of {} rounds after 1 warm-up, interleaved",
+        sizes.rounds
+    );
+    println!(
+        "machine: {} CPUs, {}; load average {load_before} before the run, {} after",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+        load_average()
+    );
+    println!();
+    println!(
+        "| {:<40} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:<42} |",
+        "scenario", "rutina", "raw tokio", "tgs", "rutina/raw", "tgs/rutina", "target"
+    );
+    println!("|{:-<42}|{:->12}|{:->12}|{:->12}|{:->12}|{:->12}|{:-<44}|", "", ":", ":", ":", ":", ":", "");
+    let mut all_hold = true;
+    for row in rows {
+        let [rutina, raw, tgs] = row.values;
+        let vs_raw = rutina / raw;
+        let vs_tgs = tgs / rutina;
+        let word = |holds: bool| match holds {
+            _ if sizes.smoke => "-",
+            true => "holds",
+            false => "MISSED",
+        };
+        let (target, holds) = match row.target {
+            Target::FanOut(max, min) => (
+                format!("≤ {max}× raw {}, tgs ≥ {min}× {}", word(vs_raw <= max), word(vs_tgs >= min)),
+                Some(vs_raw <= max && vs_tgs >= min),
+            ),
+            Target::VsRaw(max) => (format!("≤ {max:.1}× raw"), Some(vs_raw <= max)),
+            Target::Bytes(max) => (format!("≤ {max:.0} B"), Some(rutina <= max)),
+            Target::None => ("(none: report)".to_owned(), None),
+        };
+        let verdict = match (row.target, holds) {
+            _ if sizes.smoke => "(smoke run)",
+            (Target::FanOut(..) | Target::None, _) => "",
+            (_, Some(holds)) => word(holds),
+            (_, None) => "",
+        };
+        all_hold &= sizes.smoke || holds.unwrap_or(true);
+        println!(
+            "| {:<40} | {:>10} | {:>10} | {:>10} | {:>9.2}× | {:>9.2}× | {:<42} |",
+            row.name,
+            show(row.unit, rutina),
+            show(row.unit, raw),
+            show(row.unit, tgs),
+            vs_raw,
+            vs_tgs,
+            format!("{target} {verdict}").trim_end(),
+        );
+    }
+    all_hold
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: rutina-bench [--rounds N] [--smoke] [--only fan-out|restart|failure|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--memory-child") {
+        let (Some(imp), Some(n)) = (args.get(1).and_then(|a| Imp::parse(a)), args.get(2).and_then(|a| a.parse().ok()))
+        else {
+            return usage();
+        };
+        memory_child(imp, n);
+        return ExitCode::SUCCESS;
+    }
+    let mut sizes = Sizes::full(7);
+    let mut smoke = false;
+    let (mut only, mut only_imp, mut fan_out) = (None, None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--smoke" => smoke = true,
+            "--only" => match args.next() {
+                Some(scenario) => only = Some(scenario.clone()),
+                None => return usage(),
+            },
+            "--fan-out" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => fan_out = Some(n),
+                None => return usage(),
+            },
+            "--imp" => match args.next().and_then(|a| Imp::parse(a)) {
+                Some(imp) => only_imp = Some(imp),
+                None => return usage(),
+            },
+            "--rounds" => match args.next().and_then(|r| r.parse().ok()) {
+                Some(rounds) if rounds >= 1 => sizes.rounds = rounds,
+                _ => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    if smoke {
+        sizes = Sizes::smoke();
+        sizes.smoke = true;
+    }
+    sizes.only = only;
+    if let Some(n) = fan_out {
+        sizes.fan_out = [n, n];
+    }
+    sizes.only_imp = only_imp;
+    let load_before = load_average();
+    let rows = run(&sizes);
+    let all_hold = print_table(&rows, &sizes, &load_before);
+    if smoke {
+        println!("\n(smoke run: tiny sizes, the targets mean nothing here)");
+    } else if !all_hold {
+        println!("\nsome targets were missed");
+    }
+    ExitCode::SUCCESS
+}
