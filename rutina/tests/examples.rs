@@ -7,171 +7,18 @@
 //! print, never for a fixed time; the timeouts below only bound a hang.
 #![cfg(unix)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod common;
+
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-/// Bounds every wait on a program: generous, for a loaded CI machine.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A running example, killed when dropped (a failing test leaves no process behind).
-struct Example {
-    name: &'static str,
-    child: Child,
-    started: Instant,
-    lines: mpsc::Receiver<String>,
-    stdout: Vec<String>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-/// How an example ended.
-struct Finished {
-    name: &'static str,
-    code: i32,
-    stdout: Vec<String>,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Example {
-    fn start(name: &'static str, env: &[(&str, &str)]) -> Example {
-        let path = example_path(name);
-        let mut child = Command::new(&path)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        Example { name, child, started: Instant::now(), lines, stdout: Vec::new(), stderr: Some(stderr) }
-    }
-
-    /// Waits for a line starting with `prefix`; returns the rest of it.
-    fn expect_line_starting(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(line) = self.stdout.iter().find(|line| line.starts_with(prefix)) {
-                return line[prefix.len()..].to_owned();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.stdout.push(line),
-                Err(_) => panic!("{} did not print {prefix:?}; stdout so far: {:#?}", self.name, self.stdout),
-            }
-        }
-    }
-
-    /// Sends `signal` (`TERM`, `INT`) with the shell's `kill` builtin.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let status =
-            Command::new("sh").args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid]).status().expect("`sh` runs");
-        assert!(status.success(), "kill -s {signal} {pid}: {status}");
-    }
-
-    /// Waits for the exit (at most `patience`), and collects the output.
-    fn finish(mut self, patience: Duration) -> Finished {
-        let deadline = Instant::now() + patience;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit within {patience:?}; stdout: {:#?}",
-                self.name,
-                self.stdout
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = self.started.elapsed();
-        let stderr = self.stderr.take().and_then(|reader| reader.join().ok()).unwrap_or_default();
-        // The reader thread ends at EOF: every line is in the channel once it hangs up.
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            self.stdout.push(line);
-        }
-        let code =
-            status.code().unwrap_or_else(|| panic!("{} ended by a signal ({status}); stderr: {stderr}", self.name));
-        Finished { name: self.name, code, stdout: std::mem::take(&mut self.stdout), stderr, elapsed }
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-impl Finished {
-    fn assert_code(&self, code: i32) {
-        assert_eq!(self.code, code, "{} exit status; {}", self.name, self.dump());
-    }
-
-    fn assert_line(&self, line: &str) {
-        assert!(self.stdout.iter().any(|seen| seen == line), "{} did not print {line:?}; {}", self.name, self.dump());
-    }
-
-    fn assert_no_line_starting(&self, prefix: &str) {
-        assert!(
-            !self.stdout.iter().any(|seen| seen.starts_with(prefix)),
-            "{} printed a line starting with {prefix:?}; {}",
-            self.name,
-            self.dump()
-        );
-    }
-
-    /// The rest of the first line starting with `prefix`.
-    fn line_starting(&self, prefix: &str) -> &str {
-        match self.stdout.iter().find(|line| line.starts_with(prefix)) {
-            Some(line) => &line[prefix.len()..],
-            None => panic!("{} printed no line starting with {prefix:?}; {}", self.name, self.dump()),
-        }
-    }
-
-    fn dump(&self) -> String {
-        format!("stdout: {:#?}\nstderr: {}", self.stdout, self.stderr)
-    }
-}
+use common::{Finished, PATIENCE, Program};
 
 /// Runs an example that ends by itself.
 fn run(name: &'static str) -> Finished {
-    Example::start(name, &[]).finish(PATIENCE)
-}
-
-/// `target/<profile>/examples/<name>`, next to this test's `target/<profile>/deps/`.
-fn example_path(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("the test runs from target/<profile>/deps");
-    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "example {} is missing: it is built by `cargo test -p rutina` (or `cargo build -p rutina \
-         --examples`), not by `cargo test --test examples` alone",
-        path.display()
-    );
-    path
+    Program::start(name).finish()
 }
 
 // ----- http_server ------------------------------------------------------------------
@@ -205,7 +52,7 @@ fn eventually(what: &str, mut probe: impl FnMut() -> bool) {
 #[cfg(feature = "macros")]
 #[test]
 fn http_server_drains_a_request_in_flight_on_sigterm_and_exits_0() {
-    let mut server = Example::start("http_server", &[("HTTP_PORT", "0"), ("METRICS_PORT", "0")]);
+    let mut server = Program::start_with_env("http_server", &[("HTTP_PORT", "0"), ("METRICS_PORT", "0")]);
     let http: SocketAddr = server.expect_line_starting("http listening on http://").parse().expect("an address");
     let metrics: SocketAddr = server.expect_line_starting("metrics listening on http://").parse().expect("an address");
 
@@ -226,7 +73,7 @@ fn http_server_drains_a_request_in_flight_on_sigterm_and_exits_0() {
         (200, "slept 2000 ms\n".to_owned()),
         "the request in flight completes"
     );
-    let finished = server.finish(PATIENCE);
+    let finished = server.finish();
     finished.assert_code(0);
     for log in ["signal received", "http server drained", "metrics server stopped", "stopped cleanly"] {
         assert!(finished.stderr.contains(log), "{log:?} not logged; {}", finished.dump());

@@ -3,6 +3,8 @@
 //! reads what the service sends.
 #![cfg(all(unix, feature = "systemd"))]
 
+mod common;
+
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,7 +25,7 @@ impl Service {
         let path = std::env::temp_dir().join(format!("rutina-notify-{}-{mode}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let socket = UnixDatagram::bind(&path).expect("bind the notify socket");
-        let child = Command::new(fixture_path("fixture_systemd"))
+        let child = Command::new(common::example_path("fixture_systemd"))
             .env("NOTIFY_SOCKET", &path)
             .env("WATCHDOG_USEC", "200000")
             .env("FIXTURE_MODE", mode)
@@ -93,14 +95,6 @@ impl Drop for Service {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-fn fixture_path(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("the test runs from target/<profile>/deps");
-    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "fixture {} is missing: `cargo test -p rutina --all-features` builds it", path.display());
-    path
 }
 
 #[test]
