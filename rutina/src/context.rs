@@ -25,16 +25,24 @@ pub(crate) struct RoutineShared {
     pub(crate) token: CancellationToken,
     pub(crate) killed: AtomicBool,
     pub(crate) aborted: AtomicBool,
-    /// Overrides the group's shutdown timeout for this routine.
-    pub(crate) grace: Option<Duration>,
+    ready: AtomicBool,
     pub(crate) started_at: Instant,
-    pub(crate) run: Mutex<RunStatus>,
+    /// Made when the status first differs from the one a routine starts with (a restart,
+    /// a failure, a backoff): most routines run once and never need it.
+    run: Mutex<Option<Box<RunStatus>>>,
+    /// Made only for routines with a grace period or a readiness gate.
+    rare: Option<Box<Rare>>,
+}
+
+/// What few routines have, boxed so that the others do not carry it.
+#[derive(Debug)]
+struct Rare {
+    /// Overrides the group's shutdown timeout for this routine.
+    grace: Option<Duration>,
     /// The group's readiness, kept by readiness gates only (for [`Context::ready`]): a
     /// reference count that every routine bumped would be one more cache line that all
     /// the group's threads write to.
     readiness: Option<Arc<Readiness>>,
-    gate: bool,
-    ready: AtomicBool,
 }
 
 /// What `Rutina::status` shows of a routine, updated by its supervisor.
@@ -88,26 +96,44 @@ impl RoutineShared {
             }
         }
         let readiness = readiness.filter(|_| joining.gate).cloned();
-        let now = Instant::now();
+        let rare = (joining.grace.is_some() || readiness.is_some())
+            .then(|| Box::new(Rare { grace: joining.grace, readiness }));
         RoutineShared {
             id,
             name,
             token,
             killed: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
-            grace: joining.grace,
-            started_at: now,
-            run: Mutex::new(RunStatus {
+            ready: AtomicBool::new(false),
+            started_at: Instant::now(),
+            run: Mutex::new(None),
+            rare,
+        }
+    }
+
+    /// Overrides the group's shutdown timeout for this routine.
+    pub(crate) fn grace(&self) -> Option<Duration> {
+        self.rare.as_ref().and_then(|rare| rare.grace)
+    }
+
+    /// The routine's status, made as it starts if not yet: attempt 0 (shown as 1),
+    /// started when the routine was.
+    fn run_status<'a>(&self, run: &'a mut Option<Box<RunStatus>>) -> &'a mut RunStatus {
+        run.get_or_insert_with(|| {
+            Box::new(RunStatus {
                 attempt: 0,
-                run_started_at: now,
+                run_started_at: self.started_at,
                 backoff_until: None,
                 last_error: None,
                 consecutive_failures: 0,
-            }),
-            readiness,
-            gate: joining.gate,
-            ready: AtomicBool::new(false),
-        }
+            })
+        })
+    }
+
+    /// Failed runs in a row.
+    #[cfg(all(unix, feature = "systemd"))]
+    pub(crate) fn consecutive_failures(&self) -> u32 {
+        lock(&self.run).as_ref().map_or(0, |run| run.consecutive_failures)
     }
 
     /// A run begins; `readiness` is the group's.
@@ -120,6 +146,7 @@ impl RoutineShared {
             return;
         }
         let mut run = lock(&self.run);
+        let run = self.run_status(&mut run);
         run.attempt = attempt;
         run.run_started_at = Instant::now();
         run.backoff_until = None;
@@ -139,6 +166,7 @@ impl RoutineShared {
             return;
         }
         let mut run = lock(&self.run);
+        let run = self.run_status(&mut run);
         match failure {
             Some(error) => {
                 run.last_error = Some(error);
@@ -149,13 +177,12 @@ impl RoutineShared {
     }
 
     pub(crate) fn backing_off(&self, until: Instant) {
-        lock(&self.run).backoff_until = Some(until);
+        self.run_status(&mut lock(&self.run)).backoff_until = Some(until);
     }
 
     pub(crate) fn mark_ready(&self) {
-        if self.gate
+        if let Some(readiness) = self.rare.as_ref().and_then(|rare| rare.readiness.as_ref())
             && !self.ready.swap(true, Ordering::AcqRel)
-            && let Some(readiness) = &self.readiness
         {
             readiness.resolve(&readiness.gates_pending);
         }
@@ -163,7 +190,13 @@ impl RoutineShared {
 
     pub(crate) fn status(&self) -> RoutineStatus {
         let run = lock(&self.run);
-        let state = match run.backoff_until {
+        let (attempt, run_started_at, backoff_until, last_error, consecutive_failures) = match run.as_deref() {
+            Some(run) => {
+                (run.attempt, run.run_started_at, run.backoff_until, run.last_error.clone(), run.consecutive_failures)
+            }
+            None => (0, self.started_at, None, None, 0),
+        };
+        let state = match backoff_until {
             Some(until) => RoutineState::BackingOff { until },
             None if self.token.is_cancelled() => RoutineState::Stopping,
             None => RoutineState::Running,
@@ -172,12 +205,12 @@ impl RoutineShared {
             id: self.id,
             name: self.name().clone(),
             state,
-            attempt: run.attempt.max(1),
-            restarts: run.attempt.saturating_sub(1),
-            last_error: run.last_error.clone(),
-            consecutive_failures: run.consecutive_failures,
+            attempt: attempt.max(1),
+            restarts: attempt.saturating_sub(1),
+            last_error,
+            consecutive_failures,
             started_at: self.started_at,
-            run_started_at: run.run_started_at,
+            run_started_at,
         }
     }
 

@@ -77,21 +77,24 @@ struct Registry {
     abort_all: bool,
     /// `wait` saw the group empty and ended it: nothing joins any more.
     closed: bool,
-    /// When the shutdown began (as in `State`), for the shutdown report's entries.
+    /// When the shutdown began (as in `State`), for the shutdown report's entries; also
+    /// when all the routines were asked to stop, in the default order.
     shutdown_at: Option<Instant>,
+    /// Reverse start order: when each routine still alive was asked to stop (on its
+    /// turn). Here, not in `Entry`: most groups never need it, and every routine would
+    /// carry it.
+    stop_requested: IdMap<Instant>,
     /// The shutdown report's entries; names are made only when the report is asked for.
     /// Here, not in `State`: a routine that ends records itself in the same critical
     /// section that removes it, one contended lock per routine, not two.
     stopped: Vec<(Arc<RoutineShared>, StopKind, u32, Duration)>,
 }
 
+/// Kept small: the registry holds one per routine. A routine aborted before its abort
+/// handle was known has its `aborted` flag set and no handle.
 struct Entry {
     routine: Arc<RoutineShared>,
     abort: Option<AbortHandle>,
-    /// Aborted before its abort handle was known.
-    abort_requested: bool,
-    /// When its shutdown cancellation was issued (its turn, in reverse start order).
-    stop_requested_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -199,7 +202,7 @@ impl Group {
             routine.first_run_over(&self.readiness);
             return None;
         }
-        let entry = Entry { routine: routine.clone(), abort: None, abort_requested: false, stop_requested_at: None };
+        let entry = Entry { routine: routine.clone(), abort: None };
         registry.entries.insert(id, entry);
         drop(registry);
         self.watch_parent();
@@ -212,7 +215,8 @@ impl Group {
         let mut registry = lock(&self.registry);
         let abort_all = registry.abort_all;
         if let Some(entry) = registry.entries.get_mut(&id) {
-            if abort_all || entry.abort_requested {
+            // Aborted before its handle was known (`take_abort` found none).
+            if abort_all || entry.routine.aborted.load(Ordering::Acquire) {
                 handle.abort();
             } else {
                 entry.abort = Some(handle);
@@ -227,8 +231,11 @@ impl Group {
         let empty = {
             let mut registry = lock(&self.registry);
             let entry = registry.entries.remove(&routine.id);
+            // Empty but in a shutdown in reverse start order: not even looked up then.
+            let stop_requested_at =
+                if registry.stop_requested.is_empty() { None } else { registry.stop_requested.remove(&routine.id) };
             if let Some(now) = now
-                && let Some(since) = entry.and_then(|entry| entry.stop_requested_at).or(registry.shutdown_at)
+                && let Some(since) = entry.and(stop_requested_at).or(registry.shutdown_at)
             {
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 let how = how_it_stopped(routine, ending);
@@ -270,7 +277,7 @@ impl Group {
     /// succeeded since.
     #[cfg(all(unix, feature = "systemd"))]
     pub(crate) fn is_crash_looping(&self) -> bool {
-        self.alive().iter().any(|routine| lock(&routine.run).consecutive_failures >= CRASH_LOOP_FAILURES)
+        self.alive().iter().any(|routine| routine.consecutive_failures() >= CRASH_LOOP_FAILURES)
     }
 
     pub(crate) fn kill(&self, id: Id) -> Result<(), Error> {
@@ -343,8 +350,13 @@ impl Group {
         }
         let running = {
             let mut registry = lock(&self.registry);
-            registry.shutdown_at = Some(now);
-            registry.entries.len()
+            // Set already if the shutdown was planned in the meantime (`plan_shutdown`).
+            registry.shutdown_at.get_or_insert(now);
+            // Every routine alive now goes in the shutdown report: one allocation, not a
+            // copy of the report each time it grows, under the lock every routine takes.
+            let running = registry.entries.len();
+            registry.stopped.reserve(running);
+            running
         };
         tracing::info!(target: "rutina", %reason, running, "shutting down");
         self.emit(|| Event::ShutdownStarted { reason: reason.clone(), running });
@@ -440,11 +452,7 @@ impl Group {
             return None;
         }
         self.emit(|| Event::Aborted { id: routine.id, name: routine.name().clone() });
-        let handle = entry.abort.take();
-        if handle.is_none() {
-            entry.abort_requested = true;
-        }
-        Some((routine.clone(), handle))
+        Some((routine.clone(), entry.abort.take()))
     }
 
     /// Aborts the routines whose abort handles were taken, recording them as stuck.
@@ -469,10 +477,11 @@ impl Group {
         let mut plan = ShutdownPlan { pending: Vec::new(), current: None, deadlines: BinaryHeap::new() };
         match self.order {
             ShutdownOrder::AllAtOnce => {
-                for (id, entry) in &mut registry.entries {
-                    entry.stop_requested_at.get_or_insert(shutdown_at);
+                // Every routine was asked to stop when the shutdown began.
+                registry.shutdown_at.get_or_insert(shutdown_at);
+                for (id, entry) in &registry.entries {
                     if let Some(deadline) =
-                        entry.routine.grace.or(self.shutdown_timeout).and_then(|g| shutdown_at.checked_add(g))
+                        entry.routine.grace().or(self.shutdown_timeout).and_then(|g| shutdown_at.checked_add(g))
                     {
                         plan.deadlines.push(Reverse((deadline, *id)));
                     }
@@ -490,16 +499,18 @@ impl Group {
     fn advance(&self, plan: &mut ShutdownPlan, now: Instant) -> Option<Instant> {
         let mut to_abort = Vec::new();
         {
-            let mut registry = lock(&self.registry);
+            let mut guard = lock(&self.registry);
+            let registry = &mut *guard;
             // Reverse start order: the next routine's turn comes when the current one ended.
             while plan.current.is_none_or(|id| !registry.entries.contains_key(&id)) {
                 plan.current = None;
                 let Some(id) = plan.pending.pop() else { break };
-                let Some(entry) = registry.entries.get_mut(&id) else { continue };
+                let Some(entry) = registry.entries.get(&id) else { continue };
                 tracing::info!(target: "rutina", id = id.get(), name = %entry.routine.name(), "stopping routine (reverse start order)");
-                entry.stop_requested_at = Some(now);
+                registry.stop_requested.insert(id, now);
                 entry.routine.token.cancel();
-                if let Some(deadline) = entry.routine.grace.or(self.shutdown_timeout).and_then(|g| now.checked_add(g)) {
+                if let Some(deadline) = entry.routine.grace().or(self.shutdown_timeout).and_then(|g| now.checked_add(g))
+                {
                     plan.deadlines.push(Reverse((deadline, id)));
                 }
                 plan.current = Some(id);

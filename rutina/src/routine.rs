@@ -5,7 +5,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -13,10 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::RoutineShared;
 use crate::error::BoxError;
 use crate::event::Outcome;
-use crate::group::{Group, Membership, failure};
+use crate::group::{Membership, failure};
 use crate::policy::BackoffState;
 use crate::{Backoff, Context, Policy, RestartIntensity, RunOptions};
 
@@ -92,34 +91,33 @@ pub(crate) fn supervise<R: Routine>(
     // in its state, and this state is most of an idle routine's memory. Only the
     // options the loop needs are kept.
     let RunOptions { on_done, on_error, timeout, max_count, backoff, intensity, .. } = options;
-    let mut restarts = (on_done == Policy::Restart || on_error == Policy::Restart)
-        .then(|| Box::new(Restarts::new(&backoff, membership.routine.id.get(), max_count, intensity)));
+    let mut restarts = (on_done == Policy::Restart || on_error == Policy::Restart || timeout.is_some())
+        .then(|| Box::new(Restarts::new(&backoff, membership.routine.id.get(), max_count, intensity, timeout)));
     async move {
-        // Borrowed, not cloned: two reference counts less to bump per routine, one of
-        // them the group's, which every routine's task shares.
-        let group: &Arc<Group> = &membership.group;
-        let shared: &Arc<RoutineShared> = &membership.routine;
+        // The group and the routine are reached through `membership`, not borrowed into
+        // locals (which would be kept in the state of every routine), nor cloned (two
+        // reference counts to bump per routine, one of them shared by all the tasks).
         let mut attempt: u32 = 1;
         loop {
             // The backoff before a restart, waited for here, where the last run's locals
             // are out of scope: awaited inside the match below, they would all be kept in
-            // the state of every routine.
-            match restarts.as_deref_mut().and_then(|restarts| restarts.pause.take()) {
-                None => {}
-                Some(delay) if delay.is_zero() => {
+            // the state of every routine. The delay is tested in the closure: a local that
+            // was borrowed (by a guard, or by `is_zero`) would be kept across every await.
+            let pause = restarts.as_deref_mut().and_then(|restarts| restarts.pause.take());
+            if let Some((zero, delay)) = pause.map(|delay| (delay.is_zero(), delay)) {
+                if zero {
                     // Re-run in place: no timer, no new task; only give the scheduler
                     // its turn when this task's budget is spent.
                     tokio::task::consume_budget().await;
-                }
-                Some(delay) => {
+                } else {
                     let until = Instant::now() + delay;
-                    shared.backing_off(until);
+                    membership.routine.backing_off(until);
                     membership.ending.between_runs = true;
                     // Boxed: a timer inline would grow the state of every routine.
                     Box::pin(async {
                         tokio::select! {
                             _ = tokio::time::sleep_until(until) => {}
-                            _ = shared.token.cancelled() => {}
+                            _ = membership.routine.token.cancelled() => {}
                         }
                     })
                     .await;
@@ -128,63 +126,87 @@ pub(crate) fn supervise<R: Routine>(
             // Killed, or the group shut down, during the backoff. A routine that `go`
             // accepted always makes its first run, with its context already cancelled if
             // need be, so that it can tell it was stopped.
-            if attempt > 1 && shared.token.is_cancelled() {
-                group.note_external_cancel();
+            if attempt > 1 && membership.routine.token.is_cancelled() {
+                membership.group.note_external_cancel();
                 break;
             }
             membership.ending.between_runs = false;
-            let run_token = timeout.map(|_| shared.token.child_token());
-            let ctx = Context::new(shared.clone(), attempt, run_token.clone());
+            // Cloned in a block: a local that was borrowed is kept in the state of every
+            // routine until it goes out of scope.
+            let (run_token, ctx_token) = match restarts.as_deref().and_then(|restarts| restarts.timeout) {
+                Some(_) => {
+                    let token = membership.routine.token.child_token();
+                    (Some(token.clone()), Some(token))
+                }
+                None => (None, None),
+            };
+            let ctx = Context::new(membership.routine.clone(), attempt, ctx_token);
             membership.ending.runs = attempt;
-            shared.run_started(attempt, &group.readiness);
-            group.on_started(shared, attempt);
+            membership.routine.run_started(attempt, &membership.group.readiness);
+            membership.group.on_started(&membership.routine, attempt);
             if let Some(restarts) = restarts.as_deref_mut() {
                 restarts.run_started();
             }
-            let outcome = run_once(&mut routine, ctx, timeout.as_ref(), run_token.as_ref()).await;
+            // The run is made in a statement of its own and pinned here, in this state:
+            // what a statement's temporaries or a borrowed local hold would be kept in the
+            // state too, next to the run.
+            let outcome = 'run: {
+                let run = match catch_unwind(AssertUnwindSafe(|| routine.run(ctx))) {
+                    Ok(run) => run,
+                    Err(payload) => break 'run Outcome::Panicked(panic_message(payload)),
+                };
+                let timeout = restarts.as_deref().and_then(|restarts| restarts.timeout.as_ref());
+                drive(pin!(Some(run)), timeout, run_token).await
+            };
             let ran_for = restarts.as_deref().map_or(Duration::ZERO, Restarts::ran_for);
             let ok = outcome.is_ok();
-            shared.run_ended(attempt, failure(&outcome));
-            group.on_finished(shared, attempt, &outcome);
+            membership.routine.run_ended(attempt, failure(&outcome));
+            membership.group.on_finished(&membership.routine, attempt, &outcome);
 
             let outcome = &*membership.ending.last.insert(outcome);
-            if shared.is_killed() {
+            if membership.routine.is_killed() {
                 // Rule 8: no policy; a failure still reaches the errors channel.
-                group.report(shared, attempt, outcome);
+                membership.group.report(&membership.routine, attempt, outcome);
                 break;
             }
             match if ok { on_done } else { on_error } {
                 Policy::DoNothing => {
-                    group.report(shared, attempt, outcome);
+                    membership.group.report(&membership.routine, attempt, outcome);
                     break;
                 }
                 Policy::Shutdown => {
-                    group.shutdown_by(shared, attempt, outcome);
+                    membership.group.shutdown_by(&membership.routine, attempt, outcome);
                     break;
                 }
                 Policy::Restart => {
                     // There whenever a policy is `Restart`.
                     let Some(restarts) = restarts.as_deref_mut() else {
-                        group.report(shared, attempt, outcome);
+                        membership.group.report(&membership.routine, attempt, outcome);
                         break;
                     };
-                    if group.is_shutting_down() {
+                    if membership.group.is_shutting_down() {
                         // Rule 6: nothing restarts during a shutdown.
-                        group.report(shared, attempt, outcome);
+                        membership.group.report(&membership.routine, attempt, outcome);
                         break;
                     }
                     if restarts.max_count.is_some_and(|max| attempt > max) {
-                        group.run_limit(shared, attempt, outcome);
+                        membership.group.run_limit(&membership.routine, attempt, outcome);
                         break;
                     }
                     if let Some(intensity) = restarts.intensity_exceeded() {
-                        group.restart_intensity(shared, attempt, outcome, intensity.max_restarts, intensity.within);
+                        membership.group.restart_intensity(
+                            &membership.routine,
+                            attempt,
+                            outcome,
+                            intensity.max_restarts,
+                            intensity.within,
+                        );
                         break;
                     }
-                    group.report(shared, attempt, outcome);
+                    membership.group.report(&membership.routine, attempt, outcome);
                     attempt = attempt.saturating_add(1);
                     let delay = restarts.backoff.delay(ok, ran_for);
-                    group.on_restarting(shared, attempt, delay);
+                    membership.group.on_restarting(&membership.routine, attempt, delay);
                     restarts.pause = Some(delay);
                 }
             }
@@ -192,10 +214,12 @@ pub(crate) fn supervise<R: Routine>(
     }
 }
 
-/// What only a routine that may restart needs. Boxed, and made only for routines with
-/// a `Restart` policy: the many that never restart (servers, consumers) do not carry it
-/// in their state.
+/// What only a routine that may restart, or has a timeout, needs. Boxed, and made only
+/// for routines with a `Restart` policy or a timeout: the many that have neither
+/// (servers, consumers) do not carry it in their state.
 struct Restarts {
+    /// The timeout of each run.
+    timeout: Option<Duration>,
     backoff: BackoffState,
     max_count: Option<u32>,
     /// Whether the backoff wants to know how long each run lasted.
@@ -209,9 +233,16 @@ struct Restarts {
 }
 
 impl Restarts {
-    fn new(backoff: &Backoff, seed: u64, max_count: Option<u32>, intensity: Option<RestartIntensity>) -> Self {
+    fn new(
+        backoff: &Backoff,
+        seed: u64,
+        max_count: Option<u32>,
+        intensity: Option<RestartIntensity>,
+        timeout: Option<Duration>,
+    ) -> Self {
         let backoff = BackoffState::new(backoff, seed);
         Restarts {
+            timeout,
             measures_runs: backoff.measures_runs(),
             backoff,
             max_count,
@@ -245,60 +276,50 @@ impl Restarts {
     }
 }
 
-/// Runs `routine` once: catches panics (also from its `Drop`), and enforces `timeout`
-/// by cancelling `run_token` and waiting for the run to return.
-#[allow(clippy::manual_async_fn, reason = "an `async fn` would keep its arguments twice in its state")]
-fn run_once<'a, R: Routine>(
-    routine: &'a mut R,
-    ctx: Context,
+/// Drives one run of a routine, pinned by the caller: catches panics (also from its
+/// `Drop`), and enforces `timeout` by cancelling `run_token` and waiting for the run to
+/// return.
+///
+/// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
+/// in the supervisor's own state, not moved into this future (which would keep it twice).
+fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
+    mut run: Pin<&'a mut Option<F>>,
     timeout: Option<&'a Duration>,
-    run_token: Option<&'a CancellationToken>,
-) -> impl Future<Output = Outcome> + Send + 'a {
-    // Not an `async fn`, which would keep its arguments twice in its state; the timeout
-    // by reference, which is half its size.
-    async move {
-        let run = match catch_unwind(AssertUnwindSafe(|| routine.run(ctx))) {
-            Ok(run) => run,
-            Err(payload) => return Outcome::Panicked(panic_message(payload)),
+    run_token: Option<CancellationToken>,
+) -> impl Future<Output = Outcome> + 'a {
+    // Boxed: most runs have no timeout, and a timer inline would grow every routine.
+    // Taken when it fires: with a timeout, no deadline left means the run timed out.
+    let mut deadline = timeout.map(|timeout| Box::pin(tokio::time::sleep(*timeout)));
+    poll_fn(move |cx| {
+        let Some(fut) = run.as_mut().as_pin_mut() else {
+            return Poll::Ready(Outcome::Ok);
         };
-        let mut run = pin!(Some(run));
-        // Boxed: most runs have no timeout, and a timer inline would grow every routine.
-        let mut deadline = timeout.map(|timeout| Box::pin(tokio::time::sleep(*timeout)));
-        let mut timed_out = false;
-        let outcome = poll_fn(|cx| {
-            let Some(fut) = run.as_mut().as_pin_mut() else {
-                return Poll::Ready(Outcome::Ok);
-            };
-            match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                Ok(Poll::Ready(result)) => {
-                    return Poll::Ready(match (timed_out, timeout, result) {
-                        (true, Some(timeout), _) => Outcome::TimedOut(*timeout),
-                        (_, _, Ok(())) => Outcome::Ok,
-                        (_, _, Err(error)) => Outcome::Failed(Arc::from(error)),
-                    });
+        let outcome = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(result)) => match (timeout.filter(|_| deadline.is_none()), result) {
+                (Some(timeout), _) => Outcome::TimedOut(*timeout),
+                (None, Ok(())) => Outcome::Ok,
+                (None, Err(error)) => Outcome::Failed(Arc::from(error)),
+            },
+            Ok(Poll::Pending) => {
+                if let Some(sleep) = deadline.as_mut()
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    deadline = None;
+                    if let Some(token) = &run_token {
+                        // Wakes the run, which is polled again and should return promptly.
+                        token.cancel();
+                    }
                 }
-                Ok(Poll::Pending) => {}
-                Err(payload) => return Poll::Ready(Outcome::Panicked(panic_message(payload))),
+                return Poll::Pending;
             }
-            if !timed_out
-                && let Some(sleep) = deadline.as_mut()
-                && sleep.as_mut().poll(cx).is_ready()
-            {
-                timed_out = true;
-                if let Some(token) = run_token {
-                    // Wakes the run, which is polled again and should return promptly.
-                    token.cancel();
-                }
-            }
-            Poll::Pending
-        })
-        .await;
+            Err(payload) => Outcome::Panicked(panic_message(payload)),
+        };
         // Drop the run (and what it holds) here, where a panicking `Drop` is caught.
         if catch_unwind(AssertUnwindSafe(|| run.set(None))).is_err() {
             tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
         }
-        outcome
-    }
+        Poll::Ready(outcome)
+    })
 }
 
 /// The message of a panic payload; the payload is dropped where its own `Drop` cannot escape.
