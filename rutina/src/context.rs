@@ -21,7 +21,8 @@ pub(crate) struct RoutineShared {
     pub(crate) id: Id,
     /// Set when the routine is named; `routine-<id>` is made on first use otherwise.
     name: OnceLock<Arc<str>>,
-    /// Cancelled by `kill`, by group shutdown (it is a child of the group token), never by a timeout.
+    /// Cancelled by `kill` and by the group shutdown (as a child of the group token, or on its
+    /// turn in reverse start order), never by a timeout.
     pub(crate) token: CancellationToken,
     pub(crate) killed: AtomicBool,
     pub(crate) aborted: AtomicBool,
