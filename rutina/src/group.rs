@@ -77,8 +77,8 @@ struct Registry {
     abort_all: bool,
     /// `wait` saw the group empty and ended it: nothing joins any more.
     closed: bool,
-    /// When the shutdown began (as in `State`), for the shutdown report's entries; also
-    /// when all the routines were asked to stop, in the default order.
+    /// When the shutdown began: the shutdown report's start, and when all the routines
+    /// were asked to stop in the default order.
     shutdown_at: Option<Instant>,
     /// Reverse start order: when each routine still alive was asked to stop (on its
     /// turn). Here, not in `Entry`: most groups never need it, and every routine would
@@ -102,7 +102,6 @@ struct State {
     /// The first error that decided the shutdown.
     error: Option<Error>,
     reason: Option<ShutdownReason>,
-    shutdown_at: Option<Instant>,
     finished_at: Option<Instant>,
     signals: u32,
     aborted: Vec<(Id, String)>,
@@ -342,16 +341,11 @@ impl Group {
         if self.shutdown_begun.swap(true, Ordering::AcqRel) {
             return;
         }
-        let now = Instant::now();
-        {
-            let mut state = lock(&self.state);
-            state.shutdown_at = Some(now);
-            state.reason = Some(reason.clone());
-        }
+        lock(&self.state).reason = Some(reason.clone());
         let running = {
             let mut registry = lock(&self.registry);
             // Set already if the shutdown was planned in the meantime (`plan_shutdown`).
-            registry.shutdown_at.get_or_insert(now);
+            registry.shutdown_at.get_or_insert_with(Instant::now);
             // Every routine alive now goes in the shutdown report: one allocation, not a
             // copy of the report each time it grows, under the lock every routine takes.
             let running = registry.entries.len();
@@ -472,13 +466,12 @@ impl Group {
 
     /// What the shutdown must do from now on: who to stop next, who to abort when.
     fn plan_shutdown(&self, now: Instant) -> ShutdownPlan {
-        let shutdown_at = lock(&self.state).shutdown_at.unwrap_or(now);
         let mut registry = lock(&self.registry);
+        let shutdown_at = *registry.shutdown_at.get_or_insert(now);
         let mut plan = ShutdownPlan { pending: Vec::new(), current: None, deadlines: BinaryHeap::new() };
         match self.order {
             ShutdownOrder::AllAtOnce => {
                 // Every routine was asked to stop when the shutdown began.
-                registry.shutdown_at.get_or_insert(shutdown_at);
                 for (id, entry) in &registry.entries {
                     if let Some(deadline) =
                         entry.routine.grace().or(self.shutdown_timeout).and_then(|g| shutdown_at.checked_add(g))
@@ -627,7 +620,9 @@ impl Group {
 
     /// How the group stopped, once `wait` returned.
     pub(crate) fn shutdown_report(&self) -> Option<ShutdownReport> {
-        let routines = lock(&self.registry)
+        let registry = lock(&self.registry);
+        let began_at = registry.shutdown_at;
+        let routines = registry
             .stopped
             .iter()
             .map(|(routine, how, runs, took)| StoppedRoutine {
@@ -638,12 +633,13 @@ impl Group {
                 took: *took,
             })
             .collect();
+        drop(registry);
         let state = lock(&self.state);
         let finished_at = state.finished_at?;
         Some(ShutdownReport {
             reason: state.reason.clone(),
-            began_at: state.shutdown_at,
-            took: state.shutdown_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
+            began_at,
+            took: began_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
             routines,
         })
     }
