@@ -5,9 +5,11 @@
 //! The blocking tests need real threads, so real time: their bounds are generous (a
 //! second or more of slack) and only check that nothing waits for what it should not.
 
+mod common;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rutina::{Context, Error, Event, Options, Outcome, Policy, RoutineError, RunOptions, Rutina};
@@ -15,24 +17,6 @@ use tokio::sync::mpsc;
 
 /// Panics raised on purpose here start with this; the hook keeps them quiet.
 const HOSTILE: &str = "hostile:";
-
-fn quiet_hostile_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("");
-            if !message.starts_with(HOSTILE) {
-                default(info);
-            }
-        }));
-    });
-}
 
 fn alive_tasks() -> usize {
     tokio::runtime::Handle::current().metrics().num_alive_tasks()
@@ -170,7 +154,7 @@ impl Drop for PanicOnDrop {
 /// panicked (its locals are dropped within its last poll), and the group goes on.
 #[tokio::test(start_paused = true)]
 async fn a_run_whose_locals_panic_when_dropped() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     let (tx, mut errors) = mpsc::unbounded_channel();
     let rutina = Rutina::new(Options::default().errors(tx));
     let mut events = rutina.subscribe();
@@ -236,7 +220,7 @@ impl rutina::Routine for HandWritten {
 /// logged. Either way the panic is contained and reported once.
 #[tokio::test(start_paused = true)]
 async fn a_future_that_panics_when_dropped_after_returning() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     for hand_written in [false, true] {
         let (tx, mut errors) = mpsc::unbounded_channel();
         let rutina = Rutina::new(Options::default().errors(tx));
@@ -269,7 +253,7 @@ async fn a_future_that_panics_when_dropped_after_returning() {
 /// end of its task: its end is still seen, and nothing is left.
 #[tokio::test(start_paused = true)]
 async fn a_routine_that_panics_when_dropped() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     let rutina = Rutina::default();
     let mut events = rutina.subscribe();
     let guard = PanicOnDrop("routine");
@@ -299,7 +283,7 @@ async fn a_routine_that_panics_when_dropped() {
 /// the grace period: the abort drops it, the panic is contained, `wait` reports it.
 #[tokio::test(start_paused = true)]
 async fn an_aborted_routine_that_panics_when_dropped() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(1)));
     let stuck = rutina.go(|_ctx: Context| async {
         let _guard = PanicOnDrop("aborted future");
@@ -328,7 +312,7 @@ async fn an_aborted_routine_that_panics_when_dropped() {
 /// A panic whose payload panics when dropped.
 #[tokio::test(start_paused = true)]
 async fn a_panic_payload_that_panics_when_dropped() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     let rutina = Rutina::default();
     let id = rutina.go(|_ctx: Context| async {
         std::panic::panic_any(PanicOnDrop("payload"));
@@ -359,7 +343,7 @@ impl std::error::Error for Unprintable {}
 /// as an event and as `wait`'s error: nothing of rutina's formats it unguarded.
 #[test]
 fn an_error_whose_display_panics() {
-    quiet_hostile_panics();
+    common::panics::quiet_panics_starting_with(HOSTILE);
     let subscriber =
         tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(std::io::sink).finish();
     let _default = tracing::subscriber::set_default(subscriber);

@@ -178,7 +178,7 @@ fn item() -> impl Strategy<Value = String> {
     const FNS: &[&str] = &[
         "async fn r(ctx: rutina::Context) -> Result<(), std::io::Error> { Ok(()) }",
         "async fn r() -> anyhow::Result<()> { Ok(()) }",
-        "pub async fn r(_: Context) -> Result<(), E> { todo!() }",
+        "pub async fn r(_: Context) -> Result<(), E> { panic!(\"never run\") }",
         "fn r() -> Result<(), E> { Ok(()) }",
         "async fn r<T>(t: T) -> Result<(), E> { Ok(()) }",
         "async fn r(&self) -> Result<(), E> { Ok(()) }",

@@ -44,10 +44,12 @@
 //! `RUTINA_MODEL_CASES=300000 cargo test --release -p rutina --test model -- --nocapture`
 //! for a dedicated run with statistics (cases agreed, rejected by reason, coverage).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error as StdError;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -1192,30 +1194,11 @@ fn check(sc: &Scenario) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Silences the panics the scripts make on purpose.
-fn quiet_scripted_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("");
-            if !message.starts_with(PANIC_PREFIX) {
-                default(info);
-            }
-        }));
-    });
-}
-
 const DEFAULT_CASES: u32 = 1000;
 
 #[test]
 fn runtime_agrees_with_the_model() {
-    quiet_scripted_panics();
+    common::panics::quiet_panics_starting_with(PANIC_PREFIX);
     let cases = std::env::var("RUTINA_MODEL_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CASES);
     let config = Config {
         cases,
@@ -1245,7 +1228,7 @@ fn runtime_agrees_with_the_model() {
 
 /// Runs one scenario through the model and the runtime; fails on any difference.
 fn agrees(sc: Scenario) {
-    quiet_scripted_panics();
+    common::panics::quiet_panics_starting_with(PANIC_PREFIX);
     if let Err(error) = check(&sc) {
         panic!("{error}");
     }

@@ -8,10 +8,15 @@
 //! `tests/signal_fixtures/`): `cargo test -p rutina` builds them along with the tests,
 //! `cargo test --test <name>` alone does not. Waits are for lines the programs print,
 //! never for a fixed time; [`PATIENCE`] only bounds a hang.
+//!
+//! [`panics`] keeps the panics a test makes on purpose quiet (`tests/hostile.rs`,
+//! `tests/model.rs`).
 
 // Each test file is its own crate and uses only part of this module (`tests/systemd.rs`
 // only `example_path`): what one of them leaves unused is not dead code.
 #![allow(dead_code)]
+
+pub(crate) mod panics;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::PathBuf;
