@@ -14,6 +14,9 @@ mod expand;
 mod item;
 mod valid;
 
+#[cfg(test)]
+mod never_panics;
+
 use proc_macro::TokenStream;
 
 /// Declares a routine: an `async fn` together with the options it runs with.

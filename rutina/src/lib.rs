@@ -83,15 +83,45 @@
 //!
 //! # Rules
 //!
-//! - A group shutdown — a `Shutdown` policy, [`Rutina::shutdown`], the parent token,
-//!   an OS signal — cancels every context; nothing restarts and no routine starts.
-//!   With [`Options::shutdown_timeout`], routines still running when it passes are
-//!   aborted and `wait` returns [`Error::Aborted`]; a second OS signal aborts at once.
-//! - [`Rutina::kill`] cancels one routine: it is not restarted and no policy runs.
-//! - Every failure ends up in exactly one of two places: `wait`'s error, or the errors
-//!   channel ([`Options::errors`]). Every outcome is also an [`Event`] and a `tracing`
-//!   record (target `rutina`).
-//! - Panics in routines are caught and count as failures.
+//! The semantics, numbered as the code comments cite them ("rule 6"). One run of a
+//! routine ends in one outcome: `Ok`, an error, a panic or a timeout; the last three are
+//! failures.
+//!
+//! 1. **Policies.** A run that returns `Ok` is followed by the routine's `on_done`
+//!    policy; a failed run by its `on_error` policy.
+//! 2. **`DoNothing`**: the routine ends; nothing else is affected. A failure is logged and
+//!    sent to the errors channel.
+//! 3. **`Restart`**: the routine runs again with a fresh [`Context`] (attempt + 1) after
+//!    its [`Backoff`], unless [`max_count`](RunOptions::max_count) restarts were already
+//!    made: then the group shuts down and `wait` returns [`Error::RunLimit`] (with the last
+//!    failure, if any). A routine runs at most `max_count + 1` times. A failure is also
+//!    logged and sent to the errors channel.
+//! 4. **`Shutdown`**: the group shuts down. A failure becomes `wait`'s error if it is the
+//!    first.
+//! 5. **Timeouts** ([`RunOptions::timeout`]) are per run: when one passes, that run's
+//!    context is cancelled and the run is a failure ([`Error::TimedOut`]) whatever it then
+//!    returns.
+//! 6. **Group shutdown** (a `Shutdown` policy, [`Rutina::shutdown`], the parent token, an
+//!    OS signal): every context is cancelled, pending backoffs end, nothing restarts and no
+//!    new routine starts ([`go`](Rutina::go) then returns an id that never runs, and logs a
+//!    warning). Failures during the shutdown under `on_error = Shutdown` still become
+//!    `wait`'s error if none was recorded before; an OS signal by itself is not an error.
+//! 7. **Grace period** ([`Options::shutdown_timeout`]): routines still running when it
+//!    passes after the shutdown began are aborted and `wait` returns [`Error::Aborted`].
+//!    Without it, `wait` waits for all. A second OS signal during the shutdown aborts at
+//!    once.
+//! 8. **[`Rutina::kill`]** cancels one routine's context (also in its backoff, also right
+//!    after `go`): it is not restarted and its result triggers no policy (a failure still
+//!    goes to the errors channel). Killing one never shuts the group down.
+//! 9. **[`Rutina::wait`]** returns when no routine is alive: `Ok(())` or the first error
+//!    that decided the shutdown; with no routines, at once. After it returns the group's
+//!    token is cancelled and nothing is left running.
+//! 10. **Nothing is lost**: every failure ends up in exactly one of two places, `wait`'s
+//!     error or the errors channel ([`Options::errors`]); [`Error::RunLimit`] and
+//!     [`Error::Aborted`] are `wait`'s. The channel never blocks the group. Every outcome
+//!     is also an [`Event`] and a `tracing` record (target `rutina`).
+//!
+//! Panics in routines are caught and count as failures: they never take the process down.
 //!
 //! # Running in production
 //!
@@ -149,7 +179,8 @@
 //!
 //! # Examples
 //!
-//! In `rutina/examples/`, numbered, each teaching one thing (`cargo run --example <name>`):
+//! In the repository's `examples/`, numbered, each teaching one thing
+//! (`cargo run --example <name>` from the repository root):
 //!
 //! 1. `http_server` — two axum servers in one group, stopped in
 //!    [reverse start order](ShutdownOrder::ReverseStart): SIGTERM drains the requests
@@ -219,8 +250,3 @@ pub use rutina_macros::{main, routine};
 /// The cancellation token type of [`Context::token`] and [`Rutina::token`], re-exported
 /// from `tokio-util`.
 pub use tokio_util::sync::CancellationToken;
-
-/// The README's code, compiled and run by `cargo test --doc`, so that it stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
