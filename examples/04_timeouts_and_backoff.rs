@@ -107,7 +107,7 @@ fn show(event: &Event) {
         Event::Finished { name, attempt, outcome: Outcome::TimedOut(timeout), .. } => {
             println!("event: {name} run {attempt} timed out after {timeout:?}");
         }
-        Event::Restarting { name, attempt, delay, .. } if name.as_ref() == "fetch_quote" => {
+        Event::Restarting { name, attempt, delay, .. } if name == "fetch_quote" => {
             println!("event: {name} run {attempt} starts in {} ms (exponential backoff)", delay.as_millis());
         }
         _ => {}

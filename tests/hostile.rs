@@ -368,7 +368,7 @@ fn an_error_whose_display_panics() {
             other => panic!("expected RunLimit, got {other:?}"),
         }
         // What `rutina::main!` prints: guarded too.
-        let report = rutina::__private::error_report(&error);
+        let report = rutina::ErrorReport::new(&error).to_string();
         assert!(report.starts_with("error: "), "{report}");
         let reported = drain(&mut errors);
         let ids: Vec<_> = reported.iter().map(|e| e.id).collect();
@@ -415,6 +415,6 @@ async fn an_error_whose_source_panics_is_still_reported() {
     let rutina = Rutina::default();
     rutina.go(|_ctx: Context| async { Err::<(), _>(BrokenChain) });
     let error = rutina.wait().await.expect_err("the failure decides the group");
-    let report = rutina::__private::error_report(&error);
+    let report = rutina::ErrorReport::new(&error).to_string();
     assert!(report.starts_with("error: routine `routine-1` (#1) failed: broken chain"), "{report}");
 }

@@ -210,8 +210,31 @@ async fn a_dropped_group_ends_its_own_tasks_with_its_routines() {
 /// README: "the grace period is enforced by `wait`": a group nobody waits for does not
 /// abort a routine that ignores cancellation; it runs until it returns.
 #[tokio::test(start_paused = true)]
-async fn a_dropped_group_does_not_abort_a_routine_that_ignores_cancellation() {
+async fn a_dropped_group_aborts_a_routine_that_ignores_cancellation_after_its_grace_period() {
     let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(1)));
+    let finished = Arc::new(AtomicU32::new(0));
+    let seen = finished.clone();
+    rutina.go(move |_ctx: Context| {
+        let seen = seen.clone();
+        async move {
+            sleep(Duration::from_secs(3600)).await;
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(())
+        }
+    });
+    tokio::task::yield_now().await;
+    drop(rutina);
+    sleep(Duration::from_millis(999)).await;
+    assert_eq!(alive_tasks(), 2, "the routine and the reaper, within the grace period");
+    sleep(Duration::from_millis(2)).await;
+    assert_eq!(alive_tasks(), 0, "aborted once the grace period passed; the reaper ended with it");
+    sleep(Duration::from_secs(3600)).await;
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_group_without_a_grace_period_lets_its_routines_finish() {
+    let rutina = Rutina::default();
     let finished = Arc::new(AtomicU32::new(0));
     let seen = finished.clone();
     rutina.go(move |_ctx: Context| {
@@ -224,10 +247,69 @@ async fn a_dropped_group_does_not_abort_a_routine_that_ignores_cancellation() {
     });
     drop(rutina);
     sleep(Duration::from_secs(60)).await;
-    assert_eq!(alive_tasks(), 1);
+    assert_eq!(alive_tasks(), 1, "no reaper: nothing to enforce");
     sleep(Duration::from_secs(3600)).await;
     assert_eq!(finished.load(Ordering::SeqCst), 1);
     assert_eq!(alive_tasks(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_inner_group_of_an_aborted_routine_aborts_its_routines_at_once() {
+    let outer = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(1)));
+    let inner_finished = Arc::new(AtomicU32::new(0));
+    let seen = inner_finished.clone();
+    outer.go(move |ctx: Context| {
+        let seen = seen.clone();
+        async move {
+            // A nested group whose routine ignores its context, and a `wait` that the
+            // outer grace period cuts short: the run is aborted while it waits.
+            let inner = Rutina::new(
+                Options::default().parent_token(ctx.token().clone()).shutdown_timeout(Duration::from_secs(3600)),
+            );
+            inner.go(move |_ctx: Context| {
+                let seen = seen.clone();
+                async move {
+                    sleep(Duration::from_secs(7200)).await;
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(())
+                }
+            });
+            inner.wait().await?;
+            Ok::<_, rutina::Error>(())
+        }
+    });
+    sleep(Duration::from_secs(1)).await;
+    outer.shutdown();
+    match outer.wait().await {
+        Err(Error::Aborted { stuck, .. }) => assert_eq!(stuck.len(), 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The inner group's routine was aborted with the run that owned the group, not left
+    // running for the inner group's hour-long grace period.
+    tokio::task::yield_now().await;
+    assert_eq!(alive_tasks(), 0, "nothing started by rutina is running after the outermost wait");
+    sleep(Duration::from_secs(7200)).await;
+    assert_eq!(inner_finished.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_after_the_last_handle_was_dropped_goes_to_the_errors_channel() {
+    let (errors, mut failures) = tokio::sync::mpsc::unbounded_channel();
+    let rutina = Rutina::new(Options::default().errors(errors));
+    rutina.go_with(
+        |ctx: Context| async move {
+            ctx.cancelled().await;
+            sleep(Duration::from_secs(1)).await;
+            Err::<(), _>(std::io::Error::other("failed while draining"))
+        },
+        RunOptions::default().name("drainer"),
+    );
+    tokio::task::yield_now().await;
+    drop(rutina);
+    let failure = failures.recv().await.expect("the failure reaches the channel");
+    assert_eq!((failure.name.as_str(), failure.attempt), ("drainer", 1));
+    assert_eq!(failure.error.to_string(), "failed while draining");
+    assert!(failures.recv().await.is_none(), "the channel ends with the group");
 }
 
 /// Shutting the runtime down under a running group drops its routines (each one's

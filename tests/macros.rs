@@ -222,9 +222,9 @@ fn declared_supervision_options_are_the_items_options() {
             .grace_period(Duration::from_secs(10))
             .readiness_gate(true)
     );
-    assert_eq!(options.restart_window(), Some(RestartIntensity { max_restarts: 5, within: Duration::from_secs(60) }));
-    assert_eq!(options.stop_grace(), Some(Duration::from_secs(10)));
-    assert!(options.is_readiness_gate());
+    assert_eq!(options.restart_intensity, Some(RestartIntensity { max_restarts: 5, within: Duration::from_secs(60) }));
+    assert_eq!(options.grace_period, Some(Duration::from_secs(10)));
+    assert!(options.readiness_gate);
 
     let options = strict.options();
     assert_eq!(
@@ -235,8 +235,8 @@ fn declared_supervision_options_are_the_items_options() {
             .grace_period(Duration::ZERO)
             .readiness_gate(false)
     );
-    assert_eq!(options.stop_grace(), Some(Duration::ZERO), "zero is a grace period, not none");
-    assert!(!options.is_readiness_gate());
+    assert_eq!(options.grace_period, Some(Duration::ZERO), "zero is a grace period, not none");
+    assert!(!options.readiness_gate);
 }
 
 #[rutina::routine(grace_period = "2s")]
@@ -358,7 +358,7 @@ async fn items_are_copy_values_usable_by_path() {
     rutina.go(routine);
     wait(&rutina).await.expect("the group ends cleanly");
     assert_eq!(jobs::RUNS.load(Ordering::SeqCst), 2);
-    assert_eq!(routine.options().routine_name(), Some("jobs-poll"));
+    assert_eq!(routine.options().name.as_deref(), Some("jobs-poll"));
 }
 
 #[rutina::routine]

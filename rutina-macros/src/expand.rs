@@ -211,48 +211,41 @@ fn duration(duration: Duration) -> TokenStream {
     quote!(::rutina::__private::Duration::new(#secs, #nanos))
 }
 
-/// `fn main() -> ExitCode`, starting the routines in the order listed. Every field of
-/// the settings is named (no `..Default::default()`, which clippy's `needless_update`
-/// flags in the user's crate once every key is declared); the undeclared ones take the
-/// runtime's default.
+/// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options,
+/// starting the routines in the order listed. Only public rutina API, but for the shims
+/// that place diagnostics (`run_setup`, `declared`).
 fn main_fn(args: &MainArgs) -> TokenStream {
-    let default = quote!(::core::default::Default::default());
-    let shutdown_timeout = match &args.shutdown_timeout {
-        Some(timeout) => {
-            let timeout = duration(timeout.value);
-            quote!(::core::option::Option::Some(#timeout))
+    let mut options = Vec::new();
+    if let Some(timeout) = &args.shutdown_timeout {
+        let timeout = duration(timeout.value);
+        options.push(quote!(.shutdown_timeout(#timeout)));
+    }
+    if let Some(order) = &args.shutdown_order {
+        let order = variant_path(order.value, order.span);
+        options.push(quote!(.shutdown_order(#order)));
+    }
+    let setup = args.setup.as_ref().map(|path| {
+        // Spanned on the path, so a fn that takes arguments, or returns what
+        // `SetupResult` does not cover, is reported there.
+        let span = Span::call_site().located_at(first_span(path));
+        let call = quote_spanned!(span=> ::rutina::__private::run_setup(#path));
+        quote! {
+            if let ::core::result::Result::Err(__rutina_error) = #call {
+                return ::rutina::__private::setup_failed(&*__rutina_error);
+            }
         }
-        None => default.clone(),
-    };
-    let shutdown_order = match &args.shutdown_order {
-        Some(order) => variant_path(order.value, order.span),
-        None => default.clone(),
-    };
-    let setup = match &args.setup {
-        Some(path) => {
-            // Spanned on the path, so a fn that takes arguments, or returns what
-            // `SetupResult` does not cover, is reported there.
-            let span = Span::call_site().located_at(first_span(path));
-            let call = quote_spanned!(span=> ::rutina::__private::run_setup(#path));
-            quote!(::core::option::Option::Some(|| #call))
-        }
-        None => default,
-    };
+    });
     let routines = &args.routines;
     quote! {
         fn main() -> ::std::process::ExitCode {
-            ::rutina::__private::main(
-                ::rutina::__private::MainSettings {
-                    shutdown_timeout: #shutdown_timeout,
-                    shutdown_order: #shutdown_order,
-                    setup: #setup,
-                },
-                |__rutina: &::rutina::__private::Rutina| {
+            #setup
+            ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default() #(#options)*)
+                .run(|__rutina: ::rutina::Rutina| async move {
                     #(
                         let _ = __rutina.go(::rutina::__private::declared(#routines));
                     )*
-                },
-            )
+                    ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
+                })
         }
     }
 }
@@ -454,17 +447,12 @@ mod tests {
                 &out,
                 quote! {
                     fn main() -> ::std::process::ExitCode {
-                        ::rutina::__private::main(
-                            ::rutina::__private::MainSettings {
-                                shutdown_timeout: ::core::default::Default::default(),
-                                shutdown_order: ::core::default::Default::default(),
-                                setup: ::core::default::Default::default(),
-                            },
-                            |__rutina: &::rutina::__private::Rutina| {
+                        ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default())
+                            .run(|__rutina: ::rutina::Rutina| async move {
                                 let _ = __rutina.go(::rutina::__private::declared(a));
                                 let _ = __rutina.go(::rutina::__private::declared(jobs::poll));
-                            },
-                        )
+                                ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
+                            })
                     }
                 }
             ),
@@ -474,11 +462,10 @@ mod tests {
         assert!(
             contains(
                 &out,
-                quote!(::rutina::__private::MainSettings {
-                    shutdown_timeout: ::core::option::Option::Some(::rutina::__private::Duration::new(30u64, 0u32)),
-                    shutdown_order: ::core::default::Default::default(),
-                    setup: ::core::default::Default::default(),
-                })
+                quote!(::rutina::Main::new(
+                    <::rutina::Options as ::core::default::Default>::default()
+                        .shutdown_timeout(::rutina::__private::Duration::new(30u64, 0u32))
+                ))
             ),
             "{out}"
         );
@@ -487,11 +474,11 @@ mod tests {
         assert!(
             contains(
                 &out,
-                quote!(::rutina::__private::MainSettings {
-                    shutdown_timeout: ::core::option::Option::Some(::rutina::__private::Duration::new(1u64, 0u32)),
-                    shutdown_order: ::rutina::__private::ShutdownOrder::ReverseStart,
-                    setup: ::core::default::Default::default(),
-                })
+                quote!(::rutina::Main::new(
+                    <::rutina::Options as ::core::default::Default>::default()
+                        .shutdown_timeout(::rutina::__private::Duration::new(1u64, 0u32))
+                        .shutdown_order(::rutina::__private::ShutdownOrder::ReverseStart)
+                ))
             ),
             "{out}"
         );
@@ -505,9 +492,11 @@ mod tests {
             assert!(
                 contains(
                     &out,
-                    quote!(
-                        setup: ::core::option::Option::Some(|| ::rutina::__private::run_setup(#path)),
-                    )
+                    quote! {
+                        if let ::core::result::Result::Err(__rutina_error) = ::rutina::__private::run_setup(#path) {
+                            return ::rutina::__private::setup_failed(&*__rutina_error);
+                        }
+                    }
                 ),
                 "{out}"
             );
@@ -515,7 +504,7 @@ mod tests {
         // A mistake in `setup` is reported, and `main` is still defined (without it).
         let out = main(quote!(routines: [a], setup: || init()));
         assert!(contains(&out, quote!(fn main())), "{out}");
-        assert!(contains(&out, quote!(setup: ::core::default::Default::default())), "{out}");
+        assert!(!contains(&out, quote!(run_setup)), "{out}");
         assert_eq!(normalized(out).matches("compile_error").count(), 1);
     }
 

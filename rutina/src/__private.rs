@@ -5,13 +5,10 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::process::ExitCode;
 
-pub use crate::{Backoff, BoxError, Context, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
+pub use crate::{Backoff, BoxError, Context, Main, Options, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
 pub use ::core::time::Duration;
 
-use crate::Error;
-#[cfg(feature = "macros")]
-use crate::Options;
-use crate::group::describe;
+use crate::ErrorReport;
 
 /// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.
 #[diagnostic::on_unimplemented(
@@ -51,25 +48,8 @@ where
     fut.await.into_routine_result()
 }
 
-/// What `rutina::main!` declared about its group; `Default` is `main!` without options.
-/// A new setting is a new field, not a new parameter of [`main`]. The macro names every
-/// field (`Default::default()` for the undeclared ones), so it and this struct change
-/// together.
-#[doc(hidden)]
-#[cfg(feature = "macros")]
-#[derive(Clone, Debug, Default)]
-pub struct MainSettings {
-    /// `shutdown_timeout: "30s"`: [`Options::shutdown_timeout`].
-    pub shutdown_timeout: Option<Duration>,
-    /// `shutdown_order: ReverseStart`: [`Options::shutdown_order`].
-    pub shutdown_order: ShutdownOrder,
-    /// `setup: init_logging`: called once, before the runtime is built; an `Err` is
-    /// printed and ends the process with 1 before any routine starts.
-    pub setup: Option<fn() -> Result<(), BoxError>>,
-}
-
 /// What the fn named by `main!`'s `setup` may return. The same error bound as a
-/// routine's, so an error keeps its sources for [`error_report`].
+/// routine's, so an error keeps its sources for its report.
 #[diagnostic::on_unimplemented(
     message = "`setup` must return `()` or `Result<(), E>` where `E: Into<rutina::BoxError>`, not `{Self}`",
     label = "returns `{Self}`",
@@ -109,71 +89,9 @@ where
     setup().into_setup_result()
 }
 
-/// The body of `rutina::main!`.
+/// `main!`'s `setup` failed: its error chain on stderr, exit status 1.
 #[cfg(feature = "macros")]
-pub fn main(settings: MainSettings, start: impl FnOnce(&Rutina)) -> ExitCode {
-    let MainSettings { shutdown_timeout, shutdown_order, setup } = settings;
-    if let Some(setup) = setup
-        && let Err(error) = setup()
-    {
-        eprintln!("{}", error_report(&*error));
-        return ExitCode::FAILURE;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the tokio runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let code = runtime.block_on(async {
-        let mut options =
-            Options::default().listen_os_signals(true).exit_on_third_signal().shutdown_order(shutdown_order);
-        if let Some(timeout) = shutdown_timeout {
-            options = options.shutdown_timeout(timeout);
-        }
-        let rutina = Rutina::new(options);
-        start(&rutina);
-        let result = rutina.wait().await;
-        exit_code(&rutina, result)
-    });
-    // Threads stuck in user code must not keep the process alive.
-    runtime.shutdown_background();
-    code
-}
-
-/// 0 for `Ok`; 130 for `Aborted` after a second OS signal; 1 for any other error,
-/// which is printed with its source chain.
-pub fn exit_code(rutina: &Rutina, result: Result<(), Error>) -> ExitCode {
-    let Err(error) = result else {
-        return ExitCode::SUCCESS;
-    };
-    eprintln!("{}", error_report(&error));
-    if matches!(error, Error::Aborted { .. }) && rutina.group().signals_received() >= 2 {
-        ExitCode::from(130)
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// `error: <message>` and one `caused by:` line per source whose message is not
-/// already part of the line before.
-pub fn error_report(error: &(dyn StdError + 'static)) -> String {
-    let mut report = format!("error: {}", describe(error));
-    let mut previous = describe(error);
-    // A `source()` that panics ends the chain, it does not take `main` down.
-    fn source_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| error.source())).ok().flatten()
-    }
-    let mut source = source_of(error);
-    while let Some(cause) = source {
-        let message = describe(cause);
-        if !previous.contains(&message) {
-            report.push_str("\n  caused by: ");
-            report.push_str(&message);
-        }
-        previous = message;
-        source = source_of(cause);
-    }
-    report
+pub fn setup_failed(error: &(dyn StdError + 'static)) -> ExitCode {
+    eprintln!("{}", ErrorReport::new(error));
+    ExitCode::FAILURE
 }

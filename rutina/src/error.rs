@@ -3,6 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -241,3 +242,61 @@ impl fmt::Display for TimeoutError {
 }
 
 impl StdError for TimeoutError {}
+
+/// An error and its chain of sources, as `rutina::main!` prints it before exiting with 1:
+/// `error: <message>`, then one `caused by: <message>` line per source whose message is
+/// not already part of the line before (rutina's errors include their source's message).
+///
+/// A `Display` or `source` that panics ends the report instead of the program.
+///
+/// ```
+/// use rutina::ErrorReport;
+///
+/// let error = std::io::Error::other("disk full");
+/// assert_eq!(ErrorReport::new(&error).to_string(), "error: disk full");
+/// ```
+#[derive(Clone, Copy)]
+pub struct ErrorReport<'a> {
+    error: &'a (dyn StdError + 'static),
+}
+
+impl<'a> ErrorReport<'a> {
+    /// The report of `error`.
+    pub fn new(error: &'a (dyn StdError + 'static)) -> ErrorReport<'a> {
+        ErrorReport { error }
+    }
+}
+
+impl fmt::Display for ErrorReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut previous = describe(self.error);
+        write!(f, "error: {previous}")?;
+        let mut source = source_of(self.error);
+        while let Some(cause) = source {
+            let message = describe(cause);
+            if !previous.contains(&message) {
+                write!(f, "\n  caused by: {message}")?;
+            }
+            previous = message;
+            source = source_of(cause);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ErrorReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// An error's message; a `Display` that panics cannot take the orchestrator down.
+pub(crate) fn describe(error: &(dyn StdError + 'static)) -> String {
+    catch_unwind(AssertUnwindSafe(|| error.to_string()))
+        .unwrap_or_else(|_| "<the error's Display implementation panicked>".to_owned())
+}
+
+/// An error's source; a `source` that panics ends the chain.
+fn source_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    catch_unwind(AssertUnwindSafe(|| error.source())).ok().flatten()
+}

@@ -1,11 +1,12 @@
-//! [`Event`]: the lifecycle of routines and of the group, for observers.
+//! [`Event`]: the lifecycle of routines and of the group, for observers; the reasons
+//! behind it: [`ShutdownReason`](crate::ShutdownReason) for a group, [`CancelReason`] for a run.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Id;
-use crate::error::SharedError;
+use crate::error::{PanicError, SharedError, TimeoutError};
 
 /// A lifecycle event, as received from [`Rutina::subscribe`](crate::Rutina::subscribe).
 ///
@@ -46,7 +47,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
         /// The run (1 for the first).
         attempt: u32,
     },
@@ -55,7 +56,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
         /// The run (1 for the first).
         attempt: u32,
         /// How it ended.
@@ -66,7 +67,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
         /// The attempt about to start.
         attempt: u32,
         /// The backoff before it starts.
@@ -77,7 +78,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
     },
     /// The group began shutting down.
     ShutdownStarted {
@@ -92,7 +93,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
     },
     /// The routine left the group for good (it is no longer in
     /// [`processes`](crate::Rutina::processes)).
@@ -100,7 +101,7 @@ pub enum Event {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
         /// How many runs it made.
         runs: u32,
     },
@@ -125,6 +126,17 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         matches!(self, Outcome::Ok)
     }
+
+    /// The failure, as the errors channel and [`Error::RunLimit`](crate::Error::RunLimit)
+    /// carry it; `None` for `Ok`.
+    pub(crate) fn failure(&self) -> Option<SharedError> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Failed(error) => Some(error.clone()),
+            Outcome::Panicked(message) => Some(Arc::new(PanicError { message: message.clone() })),
+            Outcome::TimedOut(timeout) => Some(Arc::new(TimeoutError { timeout: *timeout })),
+        }
+    }
 }
 
 /// Why a group shut down.
@@ -145,7 +157,7 @@ pub enum ShutdownReason {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
         /// Whether the run that decided it failed (`false`: it returned `Ok` under
         /// `on_done = Shutdown`).
         failed: bool,
@@ -155,14 +167,14 @@ pub enum ShutdownReason {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
     },
     /// A routine exceeded its restart intensity.
     RestartIntensity {
         /// The routine.
         id: Id,
         /// Its name.
-        name: Arc<str>,
+        name: String,
     },
 }
 
@@ -180,5 +192,62 @@ impl fmt::Display for ShutdownReason {
                 write!(f, "routine `{name}` ({id}) exceeded its restart intensity")
             }
         }
+    }
+}
+
+/// Why a run was asked to stop: [`Context::cancel_reason`](crate::Context::cancel_reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CancelReason {
+    /// The group is shutting down (a policy, [`Rutina::shutdown`](crate::Rutina::shutdown),
+    /// an OS signal, the parent token, the last handle dropped), or a detached context's
+    /// token was cancelled.
+    Shutdown,
+    /// The routine was [killed](crate::Rutina::kill).
+    Killed,
+    /// The run exceeded its [timeout](crate::RunOptions::timeout).
+    TimedOut,
+    /// The run went silent for longer than its heartbeat period.
+    Hung,
+    /// An operator restarted the routine.
+    Restarted,
+    /// The group reloaded (SIGHUP) and the routine is marked for reload.
+    Reload,
+    /// The routine's singleton lease was lost.
+    LeaseLost,
+}
+
+impl CancelReason {
+    const ALL: [CancelReason; 7] = [
+        CancelReason::Shutdown,
+        CancelReason::Killed,
+        CancelReason::TimedOut,
+        CancelReason::Hung,
+        CancelReason::Restarted,
+        CancelReason::Reload,
+        CancelReason::LeaseLost,
+    ];
+
+    /// A non-zero code, for `Member`'s packed record.
+    pub(crate) fn code(self) -> u8 {
+        Self::ALL.iter().position(|reason| *reason == self).map_or(0, |i| i as u8 + 1)
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<CancelReason> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+}
+
+impl std::fmt::Display for CancelReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CancelReason::Shutdown => "the group is shutting down",
+            CancelReason::Killed => "the routine was killed",
+            CancelReason::TimedOut => "the run timed out",
+            CancelReason::Hung => "the run missed its heartbeat",
+            CancelReason::Restarted => "the routine is being restarted",
+            CancelReason::Reload => "the group is reloading",
+            CancelReason::LeaseLost => "the routine's lease was lost",
+        })
     }
 }

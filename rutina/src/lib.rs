@@ -219,28 +219,44 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+// The modules form a tree: the leaves (`sync`, `id`, `error`, `event`, `policy`,
+// `options`, `status`, `health`, `monitor`, `signal`, `systemd`) depend on nothing of the
+// group; `member` and `context` on the leaves; `observe` on `member`; `group` on those;
+// `routine` (a routine's life) on `group`; `rutina` (the handle) and `entry` (`Main`) on
+// everything below them.
+mod aborting;
 mod context;
+mod entry;
 mod error;
 mod event;
 mod group;
+mod health;
 mod id;
+mod member;
+mod monitor;
+mod observe;
+mod options;
 mod policy;
 mod routine;
 mod rutina;
 mod signal;
 mod status;
+mod sync;
 mod systemd;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use crate::context::Context;
-pub use crate::error::{BoxError, Error, PanicError, RoutineError, SharedError, TimeoutError};
-pub use crate::event::{Event, Outcome, ShutdownReason};
+pub use crate::entry::Main;
+pub use crate::error::{BoxError, Error, ErrorReport, PanicError, RoutineError, SharedError, TimeoutError};
+pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
+pub use crate::monitor::Monitor;
+pub use crate::options::{Options, ShutdownOrder};
 pub use crate::policy::{Backoff, Policy, RestartIntensity, RunOptions};
 pub use crate::routine::Routine;
-pub use crate::rutina::{Options, Rutina, ShutdownOrder};
+pub use crate::rutina::Rutina;
 pub use crate::status::{RoutineState, RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
 
 #[cfg(feature = "macros")]

@@ -50,18 +50,39 @@ pub enum Policy {
 ///     .max_count(10)
 ///     .backoff(Backoff::fixed(Duration::from_secs(1)));
 /// ```
+///
+/// Build it with the methods; read it through its fields, each named after the method
+/// that sets it:
+///
+/// ```
+/// # use rutina::{Policy, RunOptions};
+/// let options = RunOptions::default().on_done(Policy::Restart).max_count(3);
+/// assert_eq!((options.on_done, options.max_count), (Policy::Restart, Some(3)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 #[must_use]
 pub struct RunOptions {
-    pub(crate) on_done: Policy,
-    pub(crate) on_error: Policy,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) max_count: Option<u32>,
-    pub(crate) name: Option<String>,
-    pub(crate) backoff: Backoff,
-    pub(crate) intensity: Option<RestartIntensity>,
-    pub(crate) grace_period: Option<Duration>,
-    pub(crate) readiness_gate: bool,
+    /// [`on_done`](RunOptions::on_done): the policy after a run returns `Ok`.
+    pub on_done: Policy,
+    /// [`on_error`](RunOptions::on_error): the policy after a run fails.
+    pub on_error: Policy,
+    /// [`timeout`](RunOptions::timeout): each run's time limit.
+    pub timeout: Option<Duration>,
+    /// [`max_count`](RunOptions::max_count): how many restarts are allowed.
+    pub max_count: Option<u32>,
+    /// [`name`](RunOptions::name): the routine's name.
+    pub name: Option<String>,
+    /// [`backoff`](RunOptions::backoff): the delay before each restart.
+    pub backoff: Backoff,
+    /// [`restart_intensity`](RunOptions::restart_intensity): at most so many restarts
+    /// within a window.
+    pub restart_intensity: Option<RestartIntensity>,
+    /// [`grace_period`](RunOptions::grace_period): how long the routine may take to stop.
+    pub grace_period: Option<Duration>,
+    /// [`readiness_gate`](RunOptions::readiness_gate): the group is ready only once this
+    /// routine called [`Context::ready`](crate::Context::ready).
+    pub readiness_gate: bool,
 }
 
 /// "At most `max_restarts` restarts within `within`" (see [`RunOptions::restart_intensity`]).
@@ -82,7 +103,7 @@ impl Default for RunOptions {
             max_count: None,
             name: None,
             backoff: Backoff::default(),
-            intensity: None,
+            restart_intensity: None,
             grace_period: None,
             readiness_gate: false,
         }
@@ -148,7 +169,7 @@ impl RunOptions {
     ///     .restart_intensity(5, Duration::from_secs(60));
     /// ```
     pub fn restart_intensity(mut self, max_restarts: u32, within: Duration) -> Self {
-        self.intensity = Some(RestartIntensity { max_restarts, within });
+        self.restart_intensity = Some(RestartIntensity { max_restarts, within });
         self
     }
 
@@ -166,51 +187,6 @@ impl RunOptions {
     pub fn readiness_gate(mut self, gate: bool) -> Self {
         self.readiness_gate = gate;
         self
-    }
-
-    /// The restart intensity set, if any.
-    pub fn restart_window(&self) -> Option<RestartIntensity> {
-        self.intensity
-    }
-
-    /// The grace period set, if any.
-    pub fn stop_grace(&self) -> Option<Duration> {
-        self.grace_period
-    }
-
-    /// Whether the routine is a readiness gate.
-    pub fn is_readiness_gate(&self) -> bool {
-        self.readiness_gate
-    }
-
-    /// The `on_done` policy set.
-    pub fn done_policy(&self) -> Policy {
-        self.on_done
-    }
-
-    /// The `on_error` policy set.
-    pub fn error_policy(&self) -> Policy {
-        self.on_error
-    }
-
-    /// The per-run timeout set, if any.
-    pub fn run_timeout(&self) -> Option<Duration> {
-        self.timeout
-    }
-
-    /// The restart limit set, if any.
-    pub fn restart_limit(&self) -> Option<u32> {
-        self.max_count
-    }
-
-    /// The name set, if any.
-    pub fn routine_name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// The backoff set.
-    pub fn restart_backoff(&self) -> &Backoff {
-        &self.backoff
     }
 }
 

@@ -13,9 +13,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::aborting::{AbortEnds, Aborting};
 use crate::error::BoxError;
+use crate::event::CancelReason;
 use crate::event::Outcome;
-use crate::group::{Membership, failure};
+use crate::group::Membership;
+use crate::member::Member;
 use crate::policy::BackoffState;
 use crate::{Backoff, Context, Policy, RestartIntensity, RunOptions};
 
@@ -90,9 +93,9 @@ pub(crate) fn supervise<R: Routine>(
     // A fn returning a block, not an `async fn`: an `async fn` keeps its arguments twice
     // in its state, and this state is most of an idle routine's memory. Only the
     // options the loop needs are kept.
-    let RunOptions { on_done, on_error, timeout, max_count, backoff, intensity, .. } = options;
+    let RunOptions { on_done, on_error, timeout, max_count, backoff, restart_intensity: intensity, .. } = options;
     let mut restarts = (on_done == Policy::Restart || on_error == Policy::Restart || timeout.is_some())
-        .then(|| Box::new(Restarts::new(&backoff, membership.routine.id.get(), max_count, intensity, timeout)));
+        .then(|| Box::new(Restarts::new(&backoff, membership.member.id.get(), max_count, intensity, timeout)));
     async move {
         // The group and the routine are reached through `membership`, not borrowed into
         // locals (which would be kept in the state of every routine), nor cloned (two
@@ -111,13 +114,13 @@ pub(crate) fn supervise<R: Routine>(
                     tokio::task::consume_budget().await;
                 } else {
                     let until = Instant::now() + delay;
-                    membership.routine.backing_off(until);
+                    membership.member.backing_off(until);
                     membership.ending.between_runs = true;
                     // Boxed: a timer inline would grow the state of every routine.
                     Box::pin(async {
                         tokio::select! {
                             _ = tokio::time::sleep_until(until) => {}
-                            _ = membership.routine.token.cancelled() => {}
+                            _ = membership.member.token.cancelled() => {}
                         }
                     })
                     .await;
@@ -126,8 +129,9 @@ pub(crate) fn supervise<R: Routine>(
             // Killed, or the group shut down, during the backoff. A routine that `go`
             // accepted always makes its first run, with its context already cancelled if
             // need be, so that it can tell it was stopped.
-            if attempt > 1 && membership.routine.token.is_cancelled() {
-                membership.group.note_external_cancel();
+            if attempt > 1 && membership.member.token.is_cancelled() {
+                // Notices a group token cancelled from outside.
+                membership.group.is_shutting_down();
                 break;
             }
             membership.ending.between_runs = false;
@@ -135,15 +139,22 @@ pub(crate) fn supervise<R: Routine>(
             // routine until it goes out of scope.
             let (run_token, ctx_token) = match restarts.as_deref().and_then(|restarts| restarts.timeout) {
                 Some(_) => {
-                    let token = membership.routine.token.child_token();
+                    let token = membership.member.token.child_token();
                     (Some(token.clone()), Some(token))
                 }
                 None => (None, None),
             };
-            let ctx = Context::new(membership.routine.clone(), attempt, ctx_token);
+            let ctx = Context::new(membership.member.clone(), attempt, ctx_token);
             membership.ending.runs = attempt;
-            membership.routine.run_started(attempt, &membership.group.readiness);
-            membership.group.on_started(&membership.routine, attempt);
+            if attempt == 1 {
+                // The status made with the member already tells its first run (attempt 0
+                // shows as 1, started when the member was): no lock, no clock read on the
+                // way from `go` to the first run.
+                membership.group.health.first_run_over();
+            } else {
+                membership.member.restarted(attempt);
+            }
+            membership.group.observers.started(&membership.member, attempt);
             if let Some(restarts) = restarts.as_deref_mut() {
                 restarts.run_started();
             }
@@ -151,51 +162,62 @@ pub(crate) fn supervise<R: Routine>(
             // what a statement's temporaries or a borrowed local hold would be kept in the
             // state too, next to the run.
             let outcome = 'run: {
+                // Dropped after the run, if the supervisor is dropped mid-run.
+                let ends = AbortEnds;
                 let run = match catch_unwind(AssertUnwindSafe(|| routine.run(ctx))) {
                     Ok(run) => run,
-                    Err(payload) => break 'run Outcome::Panicked(panic_message(payload)),
+                    Err(payload) => {
+                        std::mem::forget(ends);
+                        break 'run Outcome::Panicked(panic_message(payload));
+                    }
                 };
+                let run = pin!(Some(run));
+                // Dropped before the run, if the supervisor is dropped mid-run.
+                let aborting = Aborting;
                 let timeout = restarts.as_deref().and_then(|restarts| restarts.timeout.as_ref());
-                drive(pin!(Some(run)), timeout, run_token).await
+                let outcome = drive(run, timeout, run_token, &membership.member, attempt).await;
+                std::mem::forget(aborting);
+                std::mem::forget(ends);
+                outcome
             };
             let ran_for = restarts.as_deref().map_or(Duration::ZERO, Restarts::ran_for);
             let ok = outcome.is_ok();
-            membership.routine.run_ended(attempt, failure(&outcome));
-            membership.group.on_finished(&membership.routine, attempt, &outcome);
+            membership.member.run_ended(attempt, outcome.failure(), &membership.group.health);
+            membership.group.observers.finished(&membership.member, attempt, &outcome);
 
             let outcome = &*membership.ending.last.insert(outcome);
-            if membership.routine.is_killed() {
+            if membership.member.is_killed() {
                 // Rule 8: no policy; a failure still reaches the errors channel.
-                membership.group.report(&membership.routine, attempt, outcome);
+                membership.group.observers.report(&membership.member, attempt, outcome);
                 break;
             }
             match if ok { on_done } else { on_error } {
                 Policy::DoNothing => {
-                    membership.group.report(&membership.routine, attempt, outcome);
+                    membership.group.observers.report(&membership.member, attempt, outcome);
                     break;
                 }
                 Policy::Shutdown => {
-                    membership.group.shutdown_by(&membership.routine, attempt, outcome);
+                    membership.group.shutdown_by(&membership.member, attempt, outcome);
                     break;
                 }
                 Policy::Restart => {
                     // There whenever a policy is `Restart`.
                     let Some(restarts) = restarts.as_deref_mut() else {
-                        membership.group.report(&membership.routine, attempt, outcome);
+                        membership.group.observers.report(&membership.member, attempt, outcome);
                         break;
                     };
                     if membership.group.is_shutting_down() {
                         // Rule 6: nothing restarts during a shutdown.
-                        membership.group.report(&membership.routine, attempt, outcome);
+                        membership.group.observers.report(&membership.member, attempt, outcome);
                         break;
                     }
                     if restarts.max_count.is_some_and(|max| attempt > max) {
-                        membership.group.run_limit(&membership.routine, attempt, outcome);
+                        membership.group.run_limit(&membership.member, attempt, outcome);
                         break;
                     }
                     if let Some(intensity) = restarts.intensity_exceeded() {
                         membership.group.restart_intensity(
-                            &membership.routine,
+                            &membership.member,
                             attempt,
                             outcome,
                             intensity.max_restarts,
@@ -203,10 +225,10 @@ pub(crate) fn supervise<R: Routine>(
                         );
                         break;
                     }
-                    membership.group.report(&membership.routine, attempt, outcome);
+                    membership.group.observers.report(&membership.member, attempt, outcome);
                     attempt = attempt.saturating_add(1);
                     let delay = restarts.backoff.delay(ok, ran_for);
-                    membership.group.on_restarting(&membership.routine, attempt, delay);
+                    membership.group.observers.restarting(&membership.member, attempt, delay);
                     restarts.pause = Some(delay);
                 }
             }
@@ -286,6 +308,8 @@ fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
     mut run: Pin<&'a mut Option<F>>,
     timeout: Option<&'a Duration>,
     run_token: Option<CancellationToken>,
+    member: &'a Member,
+    attempt: u32,
 ) -> impl Future<Output = Outcome> + 'a {
     // Boxed: most runs have no timeout, and a timer inline would grow every routine.
     // Taken when it fires: with a timeout, no deadline left means the run timed out.
@@ -305,8 +329,11 @@ fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
                     && sleep.as_mut().poll(cx).is_ready()
                 {
                     deadline = None;
-                    if let Some(token) = &run_token {
+                    if let Some(token) = &run_token
+                        && !token.is_cancelled()
+                    {
                         // Wakes the run, which is polled again and should return promptly.
+                        member.run_cancelled(attempt, CancelReason::TimedOut);
                         token.cancel();
                     }
                 }

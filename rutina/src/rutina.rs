@@ -1,16 +1,16 @@
-//! [`Rutina`], the handle of a group of routines, and [`Options`], how a group is made.
+//! [`Rutina`], the handle of a group of routines.
 
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::Joining;
-use crate::group::{Group, GroupSettings};
+use crate::group::Group;
+use crate::monitor::Monitor;
 use crate::routine::{Routine, supervise};
 use crate::status::{RoutineStatus, ShutdownReport};
-use crate::{Error, Event, Id, RoutineError, RunOptions, ShutdownReason};
+use crate::{Error, Event, Id, Options, RunOptions, ShutdownReason};
 
 /// A group of routines run under one cancellation scope.
 ///
@@ -43,9 +43,15 @@ use crate::{Error, Event, Id, RoutineError, RunOptions, ShutdownReason};
 /// # Dropping
 ///
 /// When the last handle is dropped without [`wait`](Rutina::wait) having returned, the
-/// group shuts down ([`ShutdownReason::Dropped`]): every routine's context is
-/// cancelled and the routines end in the background as they return. Nobody observes
-/// their result then but the errors channel, the events and the logs.
+/// group shuts down ([`ShutdownReason::Dropped`]) and still ends what it started: what
+/// `wait` would have carried out — the [shutdown order](Options::shutdown_order), the
+/// [grace periods](Options::shutdown_timeout) and the aborts past them — goes on in the
+/// background, and every failure from then on goes to the errors channel (nobody can
+/// `wait` for it any more), the events and the logs. The group of a routine whose task
+/// is aborted (it is dropped mid-run) aborts its own routines at once, so that after the
+/// outermost `wait` nothing that rutina started is running.
+///
+/// A [`Monitor`] does not count as a handle: it never keeps the group from shutting down.
 #[derive(Clone)]
 pub struct Rutina {
     handle: Arc<Handle>,
@@ -78,18 +84,10 @@ impl std::fmt::Debug for Rutina {
 impl Rutina {
     /// A new, empty group.
     pub fn new(options: Options) -> Rutina {
-        let group = Group::new(GroupSettings {
-            parent: options.parent_token,
-            errors: options.errors,
-            shutdown_timeout: options.shutdown_timeout,
-            order: options.shutdown_order,
-            listen_os_signals: options.listen_os_signals,
-            exit_on_third_signal: options.exit_on_third_signal,
-        });
-        Rutina { handle: Arc::new(Handle { group }) }
+        Rutina { handle: Arc::new(Handle { group: Group::new(options) }) }
     }
 
-    pub(crate) fn group(&self) -> &Arc<Group> {
+    fn group(&self) -> &Arc<Group> {
         &self.handle.group
     }
 
@@ -124,13 +122,13 @@ impl Rutina {
         let group = self.group();
         let id = group.next_id();
         group.install_wanted_listener();
-        let joining = Joining { name: options.name.take(), grace: options.grace_period, gate: options.readiness_gate };
-        let Some(membership) = group.join(id, joining) else {
-            tracing::warn!(target: "rutina", id = id.get(), "the group is shutting down; routine not started");
+        let Some(membership) = group.join(id, &mut options) else {
+            group.observers.not_started(id);
             return id;
         };
+        let member = membership.member.clone();
         let task = tokio::spawn(supervise(routine, options, membership));
-        group.set_abort_handle(id, task.abort_handle());
+        member.set_abort_handle(task.abort_handle());
         id
     }
 
@@ -253,6 +251,37 @@ impl Rutina {
         self.group().is_ready()
     }
 
+    /// Whether the group is live: no routine is crash-looping (failed 3 runs in a row and
+    /// has not succeeded since), and the group is not over. For liveness probes: a group
+    /// that is not live should be restarted; with the `systemd` feature, the watchdog is
+    /// not pinged while it is not.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Backoff, Policy, RunOptions, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let rutina = Rutina::default();
+    /// rutina.go_with(
+    ///     |_ctx| async { Err::<(), _>("connection refused") },
+    ///     RunOptions::default().on_error(Policy::Restart).backoff(Backoff::fixed(Duration::from_secs(1))),
+    /// );
+    /// assert!(rutina.is_live());
+    /// tokio::time::sleep(Duration::from_millis(2500)).await; // three failed runs
+    /// assert!(!rutina.is_live());
+    /// # rutina.shutdown(); rutina.wait().await.unwrap();
+    /// # }
+    /// ```
+    pub fn is_live(&self) -> bool {
+        self.group().is_live()
+    }
+
+    /// A read-only view of the group that does not keep it alive (see [`Monitor`]): hand
+    /// it to a health endpoint instead of a clone of this handle.
+    pub fn monitor(&self) -> Monitor {
+        self.group().monitor()
+    }
+
     /// A snapshot of every alive routine, ascending by id: its state (running, backing
     /// off until when, stopping), attempt, restarts, last error and start times.
     ///
@@ -312,108 +341,28 @@ impl Rutina {
     pub async fn wait(&self) -> Result<(), Error> {
         self.group().wait().await
     }
-}
 
-/// How a [`Rutina`] is made.
-///
-/// ```
-/// use std::time::Duration;
-/// use rutina::{Options, Rutina};
-///
-/// let (errors, mut failures) = tokio::sync::mpsc::unbounded_channel();
-/// let rutina = Rutina::new(
-///     Options::default()
-///         .listen_os_signals(true)
-///         .errors(errors)
-///         .shutdown_timeout(Duration::from_secs(30)),
-/// );
-/// ```
-#[derive(Clone, Debug, Default)]
-#[must_use]
-pub struct Options {
-    parent_token: Option<CancellationToken>,
-    listen_os_signals: bool,
-    errors: Option<mpsc::UnboundedSender<RoutineError>>,
-    shutdown_timeout: Option<Duration>,
-    shutdown_order: ShutdownOrder,
-    exit_on_third_signal: bool,
-}
-
-/// In which order a group shutdown cancels the routines.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ShutdownOrder {
-    /// Every routine's context is cancelled at once (the default).
-    #[default]
-    AllAtOnce,
-    /// The routines are stopped one after another, the latest started first: each one's
-    /// context is cancelled only once every later-started routine ended (or was aborted
-    /// after its grace period). Start a database pool before the web server that uses
-    /// it, and the server stops first. Carried out by [`Rutina::wait`].
-    ReverseStart,
-}
-
-impl Options {
-    /// Binds the group to `token`: the group's token is a child of it, so cancelling
-    /// `token` shuts the group down ([`ShutdownReason::Cancelled`]). Use it for nested
-    /// groups: `parent_token(ctx.token().clone())`.
+    /// The exit status of a program whose `main` ran this group and `wait` returned
+    /// `result`, as [`rutina::main!`](macro@crate::main) and [`Main`](crate::Main) use it:
+    /// 0 for `Ok`, 130 for [`Error::Aborted`] after a second OS signal (the shell's
+    /// convention for an interrupted program), 1 for any other error. Prints nothing;
+    /// [`ErrorReport`](crate::ErrorReport) renders the error.
     ///
     /// ```
-    /// use rutina::{CancellationToken, Context, Options, Rutina};
+    /// use std::process::ExitCode;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let parent = CancellationToken::new();
-    /// let rutina = Rutina::new(Options::default().parent_token(parent.clone()));
-    /// rutina.go(|ctx: Context| async move {
-    ///     ctx.cancelled().await;
-    ///     Ok::<_, std::io::Error>(())
-    /// });
-    /// parent.cancel();
-    /// rutina.wait().await.unwrap(); // a cancelled parent is not an error
+    /// let rutina = rutina::Rutina::default();
+    /// rutina.go(|_ctx| async { Err::<(), _>("boom") });
+    /// let result = rutina.wait().await;
+    /// assert_eq!(rutina.exit_code(&result), ExitCode::FAILURE);
     /// # }
     /// ```
-    pub fn parent_token(mut self, token: CancellationToken) -> Self {
-        self.parent_token = Some(token);
-        self
-    }
-
-    /// Whether to shut down on SIGINT/SIGTERM, as [`Rutina::listen_os_signals`] does.
-    /// Default: `false`.
-    pub fn listen_os_signals(mut self, listen: bool) -> Self {
-        self.listen_os_signals = listen;
-        self
-    }
-
-    /// Where failures that decide nothing go: errors under `DoNothing` and `Restart`,
-    /// failures of killed routines, and failures after the group's error was decided.
-    /// Sending never blocks; rutina never closes the channel, and drops its sender when
-    /// [`Rutina::wait`] returns: once your own senders are gone too, the receiver ends.
-    pub fn errors(mut self, sender: mpsc::UnboundedSender<RoutineError>) -> Self {
-        self.errors = Some(sender);
-        self
-    }
-
-    /// The grace period after a shutdown began: routines still running when it passes
-    /// are aborted and [`Rutina::wait`] returns [`Error::Aborted`]. Default: wait for all.
-    /// A routine's own [`RunOptions::grace_period`] overrides it for that routine.
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = Some(timeout);
-        self
-    }
-
-    /// In which order a shutdown stops the routines. Default: [`ShutdownOrder::AllAtOnce`].
-    ///
-    /// With [`ShutdownOrder::ReverseStart`], [`Options::shutdown_timeout`] (or a routine's
-    /// own [`RunOptions::grace_period`]) is each routine's grace period from its turn.
-    pub fn shutdown_order(mut self, order: ShutdownOrder) -> Self {
-        self.shutdown_order = order;
-        self
-    }
-
-    /// `rutina::main!`: a third OS signal exits the process at once with status 130.
-    #[cfg(feature = "macros")]
-    pub(crate) fn exit_on_third_signal(mut self) -> Self {
-        self.exit_on_third_signal = true;
-        self
+    pub fn exit_code(&self, result: &Result<(), Error>) -> ExitCode {
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Error::Aborted { .. }) if self.group().signals_received() >= 2 => ExitCode::from(130),
+            Err(_) => ExitCode::FAILURE,
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! [`RoutineStatus`], the live view of a routine, and [`ShutdownReport`], the account of
 //! how a group stopped.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,7 +16,7 @@ pub struct RoutineStatus {
     /// The routine.
     pub id: Id,
     /// Its name.
-    pub name: Arc<str>,
+    pub name: String,
     /// What it is doing.
     pub state: RoutineState,
     /// Its current (or last) run: 1 for the first.
@@ -79,7 +78,7 @@ pub struct StoppedRoutine {
     /// The routine.
     pub id: Id,
     /// Its name.
-    pub name: Arc<str>,
+    pub name: String,
     /// How it stopped.
     pub how: StopKind,
     /// How many runs it made in all.

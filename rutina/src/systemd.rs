@@ -1,12 +1,16 @@
 //! systemd service notifications (`sd_notify`), behind the `systemd` feature: READY=1,
-//! STOPPING=1, WATCHDOG=1 and EXTEND_TIMEOUT_USEC. Without the feature, or without
-//! `NOTIFY_SOCKET` in the environment, every method does nothing.
+//! STOPPING=1, WATCHDOG=1 and EXTEND_TIMEOUT_USEC. The notifier is told how the group is
+//! doing and sends what systemd must hear; it never reads the group itself. Without the
+//! feature, or without `NOTIFY_SOCKET` in the environment, it sends nothing.
 
-use crate::group::Group;
-
-/// How far each `EXTEND_TIMEOUT_USEC` pushes systemd's stop timeout while draining.
-#[cfg(all(unix, feature = "systemd"))]
-const EXTEND_BY: std::time::Duration = std::time::Duration::from_secs(10);
+/// A periodic message that is due.
+#[cfg_attr(not(all(unix, feature = "systemd")), allow(dead_code))]
+pub(crate) enum Due {
+    /// Time to ping the watchdog, if the group is live.
+    Watchdog,
+    /// Time to extend systemd's stop timeout while draining.
+    Extend,
+}
 
 /// What `wait` tells systemd about the group.
 pub(crate) struct Notifier {
@@ -16,11 +20,13 @@ pub(crate) struct Notifier {
 
 #[cfg(all(unix, feature = "systemd"))]
 mod imp {
+    use std::time::Duration;
+
     use sd_notify::NotifyState;
     use tokio::time::{Interval, MissedTickBehavior, interval};
 
-    use super::EXTEND_BY;
-    use crate::group::Group;
+    /// How far each `EXTEND_TIMEOUT_USEC` pushes systemd's stop timeout while draining.
+    pub(super) const EXTEND_BY: Duration = Duration::from_secs(10);
 
     pub(super) struct Inner {
         pub(super) ready_sent: bool,
@@ -35,38 +41,26 @@ mod imp {
         }
     }
 
-    pub(super) fn every(period: std::time::Duration) -> Interval {
+    pub(super) fn every(period: Duration) -> Interval {
         let mut interval = interval(period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         interval
     }
 
+    async fn tick(interval: &mut Option<Interval>) {
+        match interval {
+            Some(interval) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     impl Inner {
-        pub(super) async fn tick(&mut self, group: &Group) {
-            let watchdog = async {
-                match &mut self.watchdog {
-                    Some(interval) => interval.tick().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let extend = async {
-                match &mut self.extend {
-                    Some(interval) => interval.tick().await,
-                    None => std::future::pending().await,
-                }
-            };
+        pub(super) async fn due(&mut self) -> super::Due {
             tokio::select! {
-                _ = watchdog => {
-                    if group.is_crash_looping() {
-                        tracing::warn!(target: "rutina", "a routine is crash-looping: withholding the systemd watchdog ping");
-                    } else {
-                        send(&[NotifyState::Watchdog]);
-                    }
-                }
-                _ = extend => {
-                    let usec = u32::try_from(EXTEND_BY.as_micros()).unwrap_or(u32::MAX);
-                    send(&[NotifyState::ExtendTimeoutUsec(usec)]);
-                }
+                _ = tick(&mut self.watchdog) => super::Due::Watchdog,
+                _ = tick(&mut self.extend) => super::Due::Extend,
             }
         }
     }
@@ -102,7 +96,7 @@ impl Notifier {
         }
     }
 
-    /// Sends `READY=1` (once).
+    /// The group is ready: sends `READY=1` (once).
     pub(crate) fn ready(&mut self) {
         #[cfg(all(unix, feature = "systemd"))]
         if let Some(inner) = &mut self.inner
@@ -114,7 +108,8 @@ impl Notifier {
         }
     }
 
-    /// Sends `STOPPING=1` (once) and starts extending the stop timeout while draining.
+    /// The group is shutting down: sends `STOPPING=1` (once) and starts extending the stop
+    /// timeout while draining.
     pub(crate) fn stopping(&mut self) {
         #[cfg(all(unix, feature = "systemd"))]
         if let Some(inner) = &mut self.inner
@@ -124,18 +119,39 @@ impl Notifier {
             imp::send(&[sd_notify::NotifyState::Stopping]);
             // The first tick is immediate: the extension starts now, and is renewed at
             // half its length.
-            inner.extend = Some(imp::every(EXTEND_BY / 2));
+            inner.extend = Some(imp::every(imp::EXTEND_BY / 2));
         }
     }
 
-    /// Completes after the next watchdog ping or timeout extension was sent; never
-    /// without systemd.
-    pub(crate) async fn tick(&mut self, group: &Group) {
+    /// Completes when a periodic message is due; never without systemd.
+    pub(crate) async fn due(&mut self) -> Due {
         #[cfg(all(unix, feature = "systemd"))]
         if let Some(inner) = &mut self.inner {
-            return inner.tick(group).await;
+            return inner.due().await;
         }
-        let _ = group;
         std::future::pending().await
+    }
+
+    /// The watchdog is due: pings it if the group is `live`; a group with a routine
+    /// crash-looping is not, so that systemd restarts the service.
+    pub(crate) fn watchdog(&mut self, live: bool) {
+        #[cfg(all(unix, feature = "systemd"))]
+        if self.inner.is_some() {
+            if live {
+                imp::send(&[sd_notify::NotifyState::Watchdog]);
+            } else {
+                tracing::warn!(target: "rutina", "a routine is crash-looping: withholding the systemd watchdog ping");
+            }
+        }
+        let _ = live;
+    }
+
+    /// The stop timeout is due for an extension.
+    pub(crate) fn extend(&mut self) {
+        #[cfg(all(unix, feature = "systemd"))]
+        if self.inner.is_some() {
+            let usec = u32::try_from(imp::EXTEND_BY.as_micros()).unwrap_or(u32::MAX);
+            imp::send(&[sd_notify::NotifyState::ExtendTimeoutUsec(usec)]);
+        }
     }
 }

@@ -33,15 +33,15 @@ async fn compiled_out(_ctx: Context) -> Result<(), std::io::Error> {
 }
 
 fn main() {
-    assert_eq!(jobs::poll.options().routine_name(), Some("poll"));
-    assert_eq!(jobs::sweep.options().routine_name(), Some("sweep"));
-    assert_eq!(r#loop.options().routine_name(), Some("loop"));
+    assert_eq!(jobs::poll.options().name.as_deref(), Some("poll"));
+    assert_eq!(jobs::sweep.options().name.as_deref(), Some("sweep"));
+    assert_eq!(r#loop.options().name.as_deref(), Some("loop"));
 
     #[rutina::routine(name = "local")]
     async fn local(_ctx: Context) -> Result<(), std::io::Error> {
         Ok(())
     }
-    assert_eq!(local.options().routine_name(), Some("local"));
+    assert_eq!(local.options().name.as_deref(), Some("local"));
 
     // The item is a `Copy` value; `call` is the fn as written.
     let routine = jobs::poll;

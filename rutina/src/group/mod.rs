@@ -1,0 +1,480 @@
+//! [`Group`]: one group of routines, as its handles ([`Rutina`](crate::Rutina)), its
+//! routines' supervisors and its own tasks share it.
+//!
+//! Its parts, one job each:
+//! - `core`: the state under the group's one lock — the phase of its life and its
+//!   members — with its invariants and lock order written down;
+//! - `shutdown`: the plan of a shutdown (order, grace periods, aborts);
+//! - `signals`: what OS signals do to the group;
+//! - `drive`: `wait`, which carries the plan out, and the reaper of a dropped group;
+//! - [`crate::observe`]: the logs, the events and the errors channel.
+
+mod core;
+mod drive;
+mod shutdown;
+mod signals;
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use self::core::{Core, OVER, Phase, RUNNING, Shutdown};
+use self::shutdown::Plan;
+use self::signals::Listener;
+use crate::event::{Event, Outcome, ShutdownReason};
+use crate::health::Health;
+use crate::member::{Joining, Member};
+use crate::monitor::{Monitor, View};
+use crate::observe::Observers;
+use crate::status::{RoutineStatus, ShutdownReport, StopKind};
+use crate::sync::lock;
+use crate::{Error, Id, Options, RunOptions, ShutdownOrder};
+
+pub(crate) struct Group {
+    core: Mutex<Core>,
+    /// `core.phase`'s discriminant (`RUNNING`, `SHUTTING_DOWN`, `OVER`), for reads
+    /// without the lock; written with it held.
+    phase: AtomicU8,
+    pub(crate) token: CancellationToken,
+    next_id: AtomicU64,
+    settings: Settings,
+    /// Notified when what a driver waits for changes: the group became empty, a member
+    /// left in reverse start order, a shutdown began.
+    changed: Notify,
+    /// Cancelled when the group is over (see `core`): the group's own tasks end then.
+    over: CancellationToken,
+    shutdown_watch: watch::Sender<bool>,
+    pub(crate) health: Arc<Health>,
+    pub(crate) observers: Observers,
+    tasks: Mutex<Tasks>,
+    /// Whether the listener is `Wanted` (asked for outside a runtime): `go` reads this, not
+    /// the lock, every time.
+    listener_wanted: AtomicBool,
+}
+
+/// What the group was made with.
+struct Settings {
+    shutdown_timeout: Option<Duration>,
+    order: ShutdownOrder,
+    /// The group has a parent token, whose cancellation must be noticed when it happens.
+    has_parent: bool,
+    /// `Main`: a third OS signal exits the process at once.
+    exit_on_third_signal: bool,
+}
+
+/// The group's own tasks, each ending when the group is over.
+struct Tasks {
+    listener: Listener,
+    /// Begins the shutdown when the parent token is cancelled (spawned at the first `go`),
+    /// so that the shutdown, its event and its grace period begin then, also when nobody
+    /// is waiting yet.
+    parent_watch: Option<JoinHandle<()>>,
+    /// Carries the shutdown out for a group whose last handle was dropped.
+    reaper: Option<JoinHandle<()>>,
+}
+
+/// How the routine's last moments went, kept by its supervisor for the shutdown report.
+#[derive(Default)]
+pub(crate) struct Ending {
+    pub(crate) runs: u32,
+    pub(crate) last: Option<Outcome>,
+    pub(crate) between_runs: bool,
+}
+
+/// A routine's place in the group, held by its supervisor: when the supervisor ends or is
+/// aborted, the routine leaves the group and `Stopped` is emitted.
+pub(crate) struct Membership {
+    pub(crate) group: Arc<Group>,
+    pub(crate) member: Arc<Member>,
+    pub(crate) ending: Ending,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.group.leave(&self.member, std::mem::take(&mut self.ending));
+    }
+}
+
+impl Group {
+    pub(crate) fn new(options: Options) -> Arc<Group> {
+        let Options { parent_token, listen_os_signals, errors, shutdown_timeout, shutdown_order, exit_on_third_signal } =
+            options;
+        let has_parent = parent_token.is_some();
+        let group = Arc::new(Group {
+            core: Mutex::new(Core::new()),
+            phase: AtomicU8::new(RUNNING),
+            token: parent_token.map_or_else(CancellationToken::new, |parent| parent.child_token()),
+            next_id: AtomicU64::new(1),
+            settings: Settings { shutdown_timeout, order: shutdown_order, has_parent, exit_on_third_signal },
+            changed: Notify::new(),
+            over: CancellationToken::new(),
+            shutdown_watch: watch::Sender::new(false),
+            health: Arc::default(),
+            observers: Observers::new(errors),
+            tasks: Mutex::new(Tasks { listener: Listener::Off, parent_watch: None, reaper: None }),
+            listener_wanted: AtomicBool::new(false),
+        });
+        if listen_os_signals {
+            group.listen_os_signals();
+        }
+        group
+    }
+
+    pub(crate) fn next_id(&self) -> Id {
+        Id::new(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn phase(&self) -> u8 {
+        self.phase.load(Ordering::Acquire)
+    }
+
+    /// Sets the phase and its mirror; `core` is the locked state.
+    fn set_phase(&self, core: &mut Core, phase: Phase) {
+        self.phase.store(phase.code(), Ordering::Release);
+        core.phase = phase;
+    }
+
+    /// Updates the mirror after `core.end_if_empty` ended the group, and tells its tasks.
+    fn ended(&self, core: &Core) {
+        self.phase.store(core.phase.code(), Ordering::Release);
+        self.over.cancel();
+        self.changed.notify_waiters();
+    }
+
+    // ----- membership -------------------------------------------------------------
+
+    /// Registers a routine about to be spawned, or `None` when the group no longer takes
+    /// routines (rule 6).
+    pub(crate) fn join(self: &Arc<Self>, id: Id, options: &mut RunOptions) -> Option<Membership> {
+        if self.phase() != RUNNING {
+            return None;
+        }
+        // In reverse start order each member is cancelled on its turn, not with the group.
+        // A child of a cancelled token is born cancelled: asking the child, whose lock
+        // nobody else takes, notices a group token cancelled from outside without taking
+        // the group token's lock once more (every routine's task takes it when it ends).
+        let (token, cancelled) = match self.settings.order {
+            ShutdownOrder::AllAtOnce => {
+                let token = self.token.child_token();
+                let cancelled = token.is_cancelled();
+                (token, cancelled)
+            }
+            ShutdownOrder::ReverseStart => (CancellationToken::new(), self.token.is_cancelled()),
+        };
+        if cancelled {
+            self.begin_shutdown(ShutdownReason::Cancelled);
+            return None;
+        }
+        let group: Weak<dyn View> = Arc::downgrade(self) as Weak<Group>;
+        let joining = Joining {
+            name: options.name.take(),
+            grace: options.grace_period,
+            gate: options.readiness_gate.then(|| self.health.clone()),
+            group,
+        };
+        let gate = joining.gate.is_some();
+        let member = Arc::new(Member::new(id, joining, token));
+        {
+            let mut core = lock(&self.core);
+            if !matches!(core.phase, Phase::Running) {
+                return None;
+            }
+            core.graced += usize::from(member.grace().is_some());
+            core.members.insert(id, member.clone());
+            self.health.joined(gate);
+        }
+        self.watch_parent();
+        Some(Membership { group: self.clone(), member, ending: Ending::default() })
+    }
+
+    fn leave(&self, member: &Arc<Member>, ending: Ending) {
+        let runs = ending.runs;
+        let (empty, over) = {
+            let mut core = lock(&self.core);
+            let core = &mut *core;
+            if core.members.remove(&member.id).is_some() {
+                core.graced -= usize::from(member.grace().is_some());
+            }
+            // A member that ends during the shutdown goes in the shutdown report.
+            if let Phase::ShuttingDown(shutdown) = &mut core.phase {
+                let since = shutdown.plan.asked_at(member.id).unwrap_or(shutdown.began_at);
+                let took = Instant::now().saturating_duration_since(since);
+                // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
+                core.stopped.push((member.clone(), how_it_stopped(member, ending), runs, took));
+            }
+            let empty = core.members.is_empty();
+            let over = empty && core.end_if_empty(false);
+            if over {
+                self.phase.store(OVER, Ordering::Release);
+            }
+            (empty, over)
+        };
+        if runs == 0 {
+            self.health.first_run_over();
+        }
+        member.left(&self.health);
+        self.observers.stopped(member, runs);
+        if over {
+            self.over.cancel();
+        }
+        if empty || self.settings.order == ShutdownOrder::ReverseStart {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// The members, ascending by id.
+    fn members(&self) -> Vec<Arc<Member>> {
+        let mut members: Vec<_> = lock(&self.core).members.values().cloned().collect();
+        members.sort_unstable_by_key(|member| member.id);
+        members
+    }
+
+    pub(crate) fn processes(&self) -> Vec<Id> {
+        let mut ids: Vec<Id> = lock(&self.core).members.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub(crate) fn status(&self) -> Vec<RoutineStatus> {
+        self.members().iter().map(|member| member.status()).collect()
+    }
+
+    pub(crate) fn kill(&self, id: Id) -> Result<(), Error> {
+        let member = {
+            let core = lock(&self.core);
+            let member = core.members.get(&id).ok_or(Error::NotFound(id))?.clone();
+            if !member.mark_killed() {
+                return Ok(());
+            }
+            // Sent while the member is still in the group, so that it comes before its
+            // `Stopped` (which `leave` sends once it is not).
+            self.observers.event(|| Event::Killed { id, name: member.name().to_string() });
+            member
+        };
+        self.observers.killed(&member);
+        member.token.cancel();
+        Ok(())
+    }
+
+    pub(crate) fn monitor(self: &Arc<Self>) -> Monitor {
+        Monitor::new(Arc::downgrade(self) as Weak<Group>)
+    }
+
+    // ----- health -----------------------------------------------------------------
+
+    /// Every routine began its first run, every readiness gate is ready, and the group is
+    /// not shutting down.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.health.is_ready() && !self.is_shutting_down()
+    }
+
+    /// No routine is crash-looping, and the group is not over.
+    pub(crate) fn is_live(&self) -> bool {
+        self.health.is_live() && self.phase() != OVER
+    }
+
+    // ----- shutdown ---------------------------------------------------------------
+
+    /// Whether the group is shutting down (or over); notices a token cancelled from outside.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        if self.phase() != RUNNING {
+            return true;
+        }
+        if self.token.is_cancelled() {
+            self.begin_shutdown(ShutdownReason::Cancelled);
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn watch_shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown_watch.subscribe()
+    }
+
+    /// Begins the group's shutdown for `reason`, unless it began already (rule 6).
+    pub(crate) fn begin_shutdown(&self, reason: ShutdownReason) {
+        if self.phase() != RUNNING {
+            return;
+        }
+        let now = Instant::now();
+        let running = {
+            let mut core = lock(&self.core);
+            if !matches!(core.phase, Phase::Running) {
+                return;
+            }
+            let plan = Plan::new(self.settings.order, self.settings.shutdown_timeout, &core.members, core.graced, now);
+            let running = core.members.len();
+            // Every member alive now goes in the shutdown report: one allocation, not a copy
+            // of the report each time it grows, under the lock every member takes.
+            core.stopped.reserve(running);
+            self.set_phase(&mut core, Phase::ShuttingDown(Shutdown { reason: reason.clone(), began_at: now, plan }));
+            if core.end_if_empty(false) {
+                self.ended(&core);
+            }
+            running
+        };
+        self.observers.shutdown_started(&reason, running);
+        self.shutdown_watch.send_replace(true);
+        // In reverse start order this reaches no member: the plan stops them one by one.
+        self.token.cancel();
+        self.changed.notify_waiters();
+    }
+
+    /// A run ended under `Shutdown` (rule 4).
+    pub(crate) fn shutdown_by(&self, member: &Member, attempt: u32, outcome: &Outcome) {
+        let name = || member.name().to_string();
+        let error = match outcome {
+            Outcome::Ok => None,
+            Outcome::Failed(source) => Some(Error::Routine { id: member.id, name: name(), source: source.clone() }),
+            Outcome::Panicked(message) => {
+                Some(Error::Panicked { id: member.id, name: name(), message: message.clone() })
+            }
+            Outcome::TimedOut(timeout) => Some(Error::TimedOut { id: member.id, name: name(), timeout: *timeout }),
+        };
+        if let Some(error) = error
+            && !lock(&self.core).record_error(error)
+        {
+            self.observers.report(member, attempt, outcome);
+        }
+        let failed = !outcome.is_ok();
+        self.begin_shutdown(ShutdownReason::Routine { id: member.id, name: name(), failed });
+    }
+
+    /// A restart was due with `max_count` restarts made (rule 3).
+    pub(crate) fn run_limit(&self, member: &Member, runs: u32, outcome: &Outcome) {
+        tracing::error!(target: "rutina", id = member.id.get(), name = %member.name(), runs, "restart limit reached");
+        let error =
+            Error::RunLimit { id: member.id, name: member.name().to_string(), runs, last_error: outcome.failure() };
+        if !lock(&self.core).record_error(error) {
+            self.observers.report(member, runs, outcome);
+        }
+        self.begin_shutdown(ShutdownReason::RunLimit { id: member.id, name: member.name().to_string() });
+    }
+
+    /// A restart was due with the restart intensity used up.
+    pub(crate) fn restart_intensity(
+        &self,
+        member: &Member,
+        attempt: u32,
+        outcome: &Outcome,
+        restarts: u32,
+        within: Duration,
+    ) {
+        tracing::error!(target: "rutina", id = member.id.get(), name = %member.name(), attempt, restarts, ?within, "restart intensity exceeded");
+        let error = Error::RestartIntensity {
+            id: member.id,
+            name: member.name().to_string(),
+            restarts,
+            within,
+            last_error: outcome.failure(),
+        };
+        if !lock(&self.core).record_error(error) {
+            self.observers.report(member, attempt, outcome);
+        }
+        self.begin_shutdown(ShutdownReason::RestartIntensity { id: member.id, name: member.name().to_string() });
+    }
+
+    /// Aborts every member still alive (a second OS signal, a dropped group inside an
+    /// aborted routine).
+    pub(crate) fn abort_all(&self, why: &str) {
+        let members: Vec<_> = lock(&self.core).members.values().cloned().collect();
+        self.abort(members, why);
+    }
+
+    /// Aborts `members` (those not aborted yet), recording them for `Error::Aborted`.
+    fn abort(&self, mut members: Vec<Arc<Member>>, why: &str) {
+        if members.is_empty() {
+            return;
+        }
+        {
+            let mut core = lock(&self.core);
+            members.retain(|member| {
+                // Only a member still in the group is aborted, under the lock `leave`
+                // takes: `Aborted` comes before its `Stopped`, and "aborted" in the report
+                // agrees with `Error::Aborted`.
+                if !core.members.contains_key(&member.id) || !member.abort() {
+                    return false;
+                }
+                core.aborted.push((member.id, member.name().to_string()));
+                self.observers.event(|| Event::Aborted { id: member.id, name: member.name().to_string() });
+                true
+            });
+        }
+        members.sort_unstable_by_key(|member| member.id);
+        for member in &members {
+            self.observers.aborted(member, why);
+        }
+    }
+
+    /// How the group stopped, once it is over.
+    pub(crate) fn shutdown_report(&self) -> Option<ShutdownReport> {
+        lock(&self.core).report()
+    }
+
+    /// The last handle is gone: nobody can `wait` any more. The shutdown begins, failures
+    /// from now on go to the errors channel, and what `wait` would have enforced — the
+    /// order, the grace periods — is carried out in the background; inside a routine
+    /// being aborted, the group's routines are aborted at once.
+    pub(crate) fn dropped(self: &Arc<Self>) {
+        self.begin_shutdown(ShutdownReason::Dropped);
+        let active = {
+            let mut core = lock(&self.core);
+            core.orphaned = true;
+            core.shutdown().is_some_and(|shutdown| shutdown.plan.is_active())
+        };
+        if crate::aborting::is_aborting() {
+            self.abort_all("the routine that owned its group was aborted");
+            return;
+        }
+        if active && !self.spawn_reaper() {
+            // No runtime to carry the plan out: stop every member now.
+            let mut core = lock(&self.core);
+            let core = &mut *core;
+            if let Phase::ShuttingDown(shutdown) = &mut core.phase {
+                shutdown.plan.stop_all_now(&core.members, Instant::now());
+            }
+        }
+    }
+}
+
+impl View for Group {
+    fn is_ready(&self) -> bool {
+        Group::is_ready(self)
+    }
+    fn is_live(&self) -> bool {
+        Group::is_live(self)
+    }
+    fn is_shutting_down(&self) -> bool {
+        Group::is_shutting_down(self)
+    }
+    fn watch_shutdown(&self) -> watch::Receiver<bool> {
+        Group::watch_shutdown(self)
+    }
+    fn status(&self) -> Vec<RoutineStatus> {
+        Group::status(self)
+    }
+}
+
+/// How a member that ended during the shutdown stopped, for the shutdown report.
+fn how_it_stopped(member: &Member, ending: Ending) -> StopKind {
+    if member.is_aborted() {
+        StopKind::Aborted
+    } else if member.is_killed() {
+        StopKind::Killed
+    } else if ending.between_runs {
+        StopKind::BetweenRuns
+    } else {
+        StopKind::Returned(ending.last.unwrap_or(Outcome::Ok))
+    }
+}
+
+impl Group {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.observers.subscribe()
+    }
+}

@@ -1,0 +1,111 @@
+//! [`Options`](crate::Options), how a group is made, and [`ShutdownOrder`](crate::ShutdownOrder).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::RoutineError;
+
+/// How a [`Rutina`](crate::Rutina) is made.
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Options, Rutina};
+///
+/// let (errors, mut failures) = tokio::sync::mpsc::unbounded_channel();
+/// let rutina = Rutina::new(
+///     Options::default()
+///         .listen_os_signals(true)
+///         .errors(errors)
+///         .shutdown_timeout(Duration::from_secs(30)),
+/// );
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Options {
+    pub(crate) parent_token: Option<CancellationToken>,
+    pub(crate) listen_os_signals: bool,
+    pub(crate) errors: Option<mpsc::UnboundedSender<RoutineError>>,
+    pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) shutdown_order: ShutdownOrder,
+    pub(crate) exit_on_third_signal: bool,
+}
+
+/// In which order a group shutdown cancels the routines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShutdownOrder {
+    /// Every routine's context is cancelled at once (the default).
+    #[default]
+    AllAtOnce,
+    /// The routines are stopped one after another, the latest started first: each one's
+    /// context is cancelled only once every later-started routine ended (or was aborted
+    /// after its grace period). Start a database pool before the web server that uses
+    /// it, and the server stops first. Carried out by [`Rutina::wait`](crate::Rutina::wait).
+    ReverseStart,
+}
+
+impl Options {
+    /// Binds the group to `token`: the group's token is a child of it, so cancelling
+    /// `token` shuts the group down ([`ShutdownReason::Cancelled`](crate::ShutdownReason::Cancelled)). Use it for nested
+    /// groups: `parent_token(ctx.token().clone())`.
+    ///
+    /// ```
+    /// use rutina::{CancellationToken, Context, Options, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let parent = CancellationToken::new();
+    /// let rutina = Rutina::new(Options::default().parent_token(parent.clone()));
+    /// rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await;
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// parent.cancel();
+    /// rutina.wait().await.unwrap(); // a cancelled parent is not an error
+    /// # }
+    /// ```
+    pub fn parent_token(mut self, token: CancellationToken) -> Self {
+        self.parent_token = Some(token);
+        self
+    }
+
+    /// Whether to shut down on SIGINT/SIGTERM, as [`Rutina::listen_os_signals`](crate::Rutina::listen_os_signals) does.
+    /// Default: `false`.
+    pub fn listen_os_signals(mut self, listen: bool) -> Self {
+        self.listen_os_signals = listen;
+        self
+    }
+
+    /// Where failures that decide nothing go: errors under `DoNothing` and `Restart`,
+    /// failures of killed routines, and failures after the group's error was decided.
+    /// Sending never blocks; rutina never closes the channel, and drops its sender when
+    /// [`Rutina::wait`](crate::Rutina::wait) returns: once your own senders are gone too, the receiver ends.
+    pub fn errors(mut self, sender: mpsc::UnboundedSender<RoutineError>) -> Self {
+        self.errors = Some(sender);
+        self
+    }
+
+    /// The grace period after a shutdown began: routines still running when it passes
+    /// are aborted and [`Rutina::wait`](crate::Rutina::wait) returns [`Error::Aborted`](crate::Error::Aborted). Default: wait for all.
+    /// A routine's own [`RunOptions::grace_period`](crate::RunOptions::grace_period) overrides it for that routine.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// In which order a shutdown stops the routines. Default: [`ShutdownOrder::AllAtOnce`](crate::ShutdownOrder::AllAtOnce).
+    ///
+    /// With [`ShutdownOrder::ReverseStart`](crate::ShutdownOrder::ReverseStart), [`Options::shutdown_timeout`](crate::Options::shutdown_timeout) (or a routine's
+    /// own [`RunOptions::grace_period`](crate::RunOptions::grace_period)) is each routine's grace period from its turn.
+    pub fn shutdown_order(mut self, order: ShutdownOrder) -> Self {
+        self.shutdown_order = order;
+        self
+    }
+
+    /// [`Main`](crate::Main): a third OS signal exits the process at once with status 130.
+    pub(crate) fn exit_on_third_signal(mut self) -> Self {
+        self.exit_on_third_signal = true;
+        self
+    }
+}
