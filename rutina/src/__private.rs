@@ -177,3 +177,7 @@ pub fn error_report(error: &(dyn StdError + 'static)) -> String {
     }
     report
 }
+
+/// The keeper of a singleton routine's lease, for rutina's own integration tests
+/// against real backends (`tests/lease_postgres.rs`); the supervisor is its caller.
+pub use crate::lease::keeper::{Keeper, Lost};
