@@ -215,6 +215,8 @@
 //!   [`rutina::main!`](macro@main).
 //! - `systemd`: `sd_notify` readiness, stopping, watchdog and stop-timeout extension
 //!   messages on unix; nothing happens without `NOTIFY_SOCKET`.
+//! - `postgres`: `lease::Postgres`, the PostgreSQL backend of singleton routines'
+//!   leases (see [`lease`]), on `tokio-postgres`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

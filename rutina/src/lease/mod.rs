@@ -141,6 +141,12 @@ use std::time::Duration;
 use crate::BoxError;
 
 pub(crate) mod keeper;
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use self::postgres::{Postgres, PostgresError};
 
 /// A backend of time-limited, exclusive leases with fencing tokens: what singleton
 /// routines are kept by.
