@@ -179,7 +179,9 @@ impl Keeper {
     /// While the lease is still held (before its deadline), returns its token at once.
     /// Otherwise tries to acquire it at least every TTL/4 (jittered down to TTL/8),
     /// each try bounded by TTL/4; backend errors are logged (target `rutina`, field
-    /// `key`) and retried, never returned.
+    /// `key`) and retried, never returned. A try in flight when `stop` fires is
+    /// abandoned: if the backend granted it all the same, that lease expires after its
+    /// TTL.
     pub async fn acquire(&mut self, stop: &CancellationToken) -> Option<u64> {
         if stop.is_cancelled() {
             return None;
