@@ -140,6 +140,38 @@ async fn keepers_on_two_replicas_hand_over_on_release() {
     assert!(acquired - released <= TTL / 4 + Duration::from_millis(500), "took {:?}", acquired - released);
 }
 
+#[tokio::test]
+async fn a_holder_paused_past_its_deadline_sees_the_loss_at_once_and_cannot_renew() {
+    let server = PostgresServer::start();
+    let mut a = Keeper::new(replica(&server).await, "job");
+    let b = replica(&server).await;
+    let stop = CancellationToken::new();
+    let token = timeout(PATIENCE, a.acquire(&stop)).await.unwrap().expect("acquired");
+
+    // A is paused (nothing of it runs) while its lease expires and B takes it.
+    let token_b = timeout(PATIENCE, async {
+        loop {
+            if let Some(token) = b.acquire("job", "b").await.unwrap() {
+                break token;
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the lease expires");
+    assert!(token_b > token);
+
+    // A resumes: its first poll reports the loss, without waiting for the database.
+    let first = {
+        let mut hold = std::pin::pin!(a.hold());
+        std::future::poll_fn(|cx| std::task::Poll::Ready(hold.as_mut().poll(cx))).await
+    };
+    assert_eq!(first, std::task::Poll::Ready(Lost::Unconfirmed));
+    // B keeps the lease (its TTL runs until at least TTL after it acquired): A stands by.
+    assert_eq!(timeout(TTL / 2, a.acquire(&stop)).await.ok(), None, "A must not get the lease back");
+    assert!(b.renew("job", "b", token_b).await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_database_is_a_lost_lease_within_the_ttl_and_a_restarted_one_is_reconnected() {
     let mut server = PostgresServer::start();
