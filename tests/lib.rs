@@ -9,9 +9,12 @@
 //! `cargo test -p rutina-tests` alone does not. Waits are for lines the programs print,
 //! never for a fixed time; [`PATIENCE`] only bounds a hang.
 //!
-//! [`panics`] keeps the panics a test makes on purpose quiet (`hostile.rs`, `model.rs`).
+//! [`panics`] keeps the panics a test makes on purpose quiet (`hostile.rs`, `model.rs`);
+//! [`postgres_server`] starts a real PostgreSQL server of a test's own (`lease_postgres.rs`).
 
 pub mod panics;
+#[cfg(unix)]
+pub mod postgres_server;
 
 /// The README's code, compiled and run by `cargo test --doc`, so that it stays true.
 #[cfg(doctest)]

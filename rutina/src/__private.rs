@@ -95,3 +95,7 @@ pub fn setup_failed(error: &(dyn StdError + 'static)) -> ExitCode {
     eprintln!("{}", ErrorReport::new(error));
     ExitCode::FAILURE
 }
+
+/// The keeper of a singleton routine's lease, for rutina's own integration tests
+/// against real backends (`tests/lease_postgres.rs`); the supervisor is its caller.
+pub use crate::lease::keeper::{Keeper, Lost};

@@ -215,6 +215,8 @@
 //!   [`rutina::main!`](macro@main).
 //! - `systemd`: `sd_notify` readiness, stopping, watchdog and stop-timeout extension
 //!   messages on unix; nothing happens without `NOTIFY_SOCKET`.
+//! - `postgres`: `lease::Postgres`, the PostgreSQL backend of singleton routines'
+//!   leases (see [`lease`]), on `tokio-postgres`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -232,6 +234,7 @@ mod event;
 mod group;
 mod health;
 mod id;
+pub mod lease;
 mod member;
 mod monitor;
 mod observe;
@@ -252,6 +255,7 @@ pub use crate::entry::Main;
 pub use crate::error::{BoxError, Error, ErrorReport, PanicError, RoutineError, SharedError, TimeoutError};
 pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
+pub use crate::lease::Lease;
 pub use crate::monitor::Monitor;
 pub use crate::options::{Options, ShutdownOrder};
 pub use crate::policy::{Backoff, Policy, RestartIntensity, RunOptions};
