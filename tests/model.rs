@@ -219,12 +219,6 @@ const HORIZON: u64 = 1_000_000;
 /// `Restart` loop until a shutdown).
 const RUN_CAP: u32 = 200;
 
-/// Rule 5 says a run whose timeout passed is `TimedOut` "whatever it then returns";
-/// the contract does not say what a run that *panics* after its timeout passed is.
-/// The runtime reports the panic (`Panicked`, a `PanicError` on the channel); the
-/// model follows it. Flip this if the contract decides for `TimedOut`.
-const PANIC_AFTER_TIMEOUT_IS_A_PANIC: bool = true;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Source {
     External,
@@ -274,8 +268,7 @@ struct Scheduled {
 #[derive(Clone, Copy, Debug)]
 struct RunState {
     kind: Run,
-    timed_out: bool,
-    /// The run's context is cancelled (its timeout, the routine's kill, a shutdown).
+    /// The run's context is cancelled (the routine's kill, a shutdown).
     cancelled: bool,
     /// When its end is due, once known.
     end_at: Option<u64>,
@@ -483,7 +476,7 @@ impl<'a> Model<'a> {
         let run = r.run;
         let kind = spec.script.get(r.attempt as usize - 1).copied().unwrap_or(AFTER_SCRIPT);
         let cancelled = r.cancelled;
-        r.phase = Phase::Running(RunState { kind, timed_out: false, cancelled, end_at: None });
+        r.phase = Phase::Running(RunState { kind, cancelled, end_at: None });
         if let Some(timeout) = spec.timeout {
             self.schedule(self.now + timeout, Ev::Timeout { i, run }, Source::Routine(i), false);
         }
@@ -572,22 +565,14 @@ impl<'a> Model<'a> {
                     return Ok(());
                 };
                 mark(self);
-                let panicked = matches!(
-                    state.kind,
-                    Run::PanicOnCall | Run::Return { result: Res::Panic, .. } | Run::Hang { result: Res::Panic, .. }
-                );
-                let outcome = if state.timed_out && !(panicked && PANIC_AFTER_TIMEOUT_IS_A_PANIC) {
-                    Err(Kind::Timeout(self.spec(i).timeout.expect("timed out without a timeout")))
-                } else {
-                    match state.kind {
-                        Run::Return { result, .. } | Run::Hang { result, .. } => match result {
-                            Res::Ok => Ok(()),
-                            Res::Err => Err(Kind::Err),
-                            Res::Panic => Err(Kind::Panic),
-                        },
-                        Run::PanicOnCall => Err(Kind::Panic),
-                        Run::Stuck => unreachable!("a stuck run never ends"),
-                    }
+                let outcome = match state.kind {
+                    Run::Return { result, .. } | Run::Hang { result, .. } => match result {
+                        Res::Ok => Ok(()),
+                        Res::Err => Err(Kind::Err),
+                        Res::Panic => Err(Kind::Panic),
+                    },
+                    Run::PanicOnCall => Err(Kind::Panic),
+                    Run::Stuck => unreachable!("a stuck run never ends"),
                 };
                 self.rs[i].finished += 1;
                 self.end_of_run(i, outcome)?;
@@ -601,10 +586,11 @@ impl<'a> Model<'a> {
                 if state.end_at == Some(self.now) {
                     return Ok(()); // ends at this very instant: on time
                 }
-                if let Phase::Running(state) = &mut self.rs[i].phase {
-                    state.timed_out = true;
-                }
-                self.cancel_run(i, false);
+                // Rule 5: the run is cancelled and, with no grace period, dropped at once:
+                // a `TimedOut` failure now, whatever it would have done next.
+                let timeout = self.spec(i).timeout.expect("timed out without a timeout");
+                self.rs[i].finished += 1;
+                self.end_of_run(i, Err(Kind::Timeout(timeout)))?;
             }
             Ev::BackoffEnd { i, run } => {
                 let r = &self.rs[i];
@@ -1247,12 +1233,12 @@ fn spec_with(script: Vec<Run>) -> Spec {
     }
 }
 
-/// Found by the first run (an open question of the contract, see
-/// `PANIC_AFTER_TIMEOUT_IS_A_PANIC`): a run that panics after its timeout passed is
-/// reported as a panic.
+/// Rule 5 (round 2): a time limit holds. A run deaf to its cancellation is dropped when
+/// its timeout passes (no grace period is set): it fails then, not when it would have
+/// returned, and never panics afterwards.
 #[test]
-fn a_run_that_panics_after_its_timeout_passed_is_a_panic() {
-    let spec = Spec { timeout: Some(1), ..spec_with(vec![Run::Return { after: 2, result: Res::Panic }]) };
+fn a_run_deaf_to_its_timeout_is_dropped_when_it_passes() {
+    let spec = Spec { timeout: Some(1), ..spec_with(vec![Run::Return { after: 3000, result: Res::Panic }]) };
     agrees(one_run(spec));
 }
 

@@ -1,13 +1,16 @@
 //! What the output of `#[rutina::routine]` and `rutina::main!` calls. Not public API:
 //! it may change in any release.
 
+#[cfg(feature = "macros")]
 use std::error::Error as StdError;
 use std::future::Future;
+#[cfg(feature = "macros")]
 use std::process::ExitCode;
 
 pub use crate::{Backoff, BoxError, Context, Main, Options, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
 pub use ::core::time::Duration;
 
+#[cfg(feature = "macros")]
 use crate::ErrorReport;
 
 /// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.

@@ -36,3 +36,10 @@ impl Drop for AbortEnds {
         ABORTING.with(|aborting| aborting.set(aborting.get().saturating_sub(1)));
     }
 }
+
+/// Runs `f` (which drops a run) with the thread marked as aborting.
+pub(crate) fn abort_scope(f: impl FnOnce()) {
+    ABORTING.with(|aborting| aborting.set(aborting.get() + 1));
+    f();
+    ABORTING.with(|aborting| aborting.set(aborting.get().saturating_sub(1)));
+}

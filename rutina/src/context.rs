@@ -73,8 +73,15 @@ impl Context {
     /// Like [`Context::detached`], with the token you give, so that a routine can be
     /// driven by a token you already have (a test's, or a parent's).
     pub fn detached_with_token(token: CancellationToken) -> Context {
-        let joining =
-            Joining { name: Some("detached".to_owned()), grace: None, gate: None, group: Monitor::no_group() };
+        let joining = Joining {
+            name: Some("detached".to_owned()),
+            grace: None,
+            gate: None,
+            heartbeat: None,
+            singleton: false,
+            reload: false,
+            group: Monitor::no_group(),
+        };
         Context::new(Arc::new(Member::new(Id::DETACHED, joining, token)), 1, None)
     }
 
@@ -166,6 +173,23 @@ impl Context {
     /// Whether this run has been cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.token().is_cancelled()
+    }
+
+    /// Tells the group this run is alive, for routines with a
+    /// [heartbeat](crate::RunOptions::heartbeat): a run silent for longer than the period
+    /// is hung. A store to memory, cheap enough for every iteration of a loop; a no-op for
+    /// routines without a heartbeat and for detached contexts.
+    pub fn heartbeat(&self) {
+        self.member.beat();
+    }
+
+    /// A [singleton](crate::RunOptions::singleton) routine's fencing token while its
+    /// replica holds the lease: it grows with every acquisition of the lease, by any
+    /// replica, so that a resource guarding its writes with it (`UPDATE .. WHERE
+    /// fencing_token <= $token`, a compare-and-set) rejects a replica that lost the lease
+    /// and has not stopped yet. `None` for other routines.
+    pub fn fencing_token(&self) -> Option<u64> {
+        self.member.fencing_token()
     }
 
     /// Why this run was asked to stop; `None` while it was not. The first cause counts:

@@ -69,6 +69,16 @@ pub enum Error {
         /// The timeout that passed.
         timeout: Duration,
     },
+    /// A run went silent for longer than its [heartbeat](crate::RunOptions::heartbeat)
+    /// period, and the routine's `on_error` policy was [`Shutdown`](crate::Policy::Shutdown).
+    Hung {
+        /// The routine.
+        id: Id,
+        /// Its name.
+        name: String,
+        /// The heartbeat period it missed.
+        heartbeat: Duration,
+    },
     /// A restart was due but the routine had used up its
     /// [`max_count`](crate::RunOptions::max_count) restarts.
     RunLimit {
@@ -103,8 +113,19 @@ pub enum Error {
         /// The error that had started the shutdown, if any (also [`source`](StdError::source)).
         cause: Option<Box<Error>>,
     },
-    /// [`Rutina::kill`](crate::Rutina::kill) was given an id that is not alive.
+    /// [`Rutina::kill`](crate::Rutina::kill) (or [`restart`](crate::Rutina::restart)) was
+    /// given an id that is not alive.
     NotFound(Id),
+    /// [`Rutina::restart`](crate::Rutina::restart) or [`Rutina::reload`](crate::Rutina::reload)
+    /// was called while the group is shutting down: nothing restarts then (rule 6).
+    ShuttingDown,
+    /// [`Cron::parse`](crate::Cron) was given an expression it cannot read.
+    InvalidCron {
+        /// The expression.
+        expression: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -139,7 +160,12 @@ impl fmt::Display for Error {
                     None => Ok(()),
                 }
             }
+            Error::Hung { id, name, heartbeat } => {
+                write!(f, "routine `{name}` ({id}) hung: no heartbeat for {heartbeat:?}")
+            }
             Error::NotFound(id) => write!(f, "no routine {id} is alive"),
+            Error::ShuttingDown => f.write_str("the group is shutting down: nothing restarts"),
+            Error::InvalidCron { expression, reason } => write!(f, "invalid cron expression `{expression}`: {reason}"),
         }
     }
 }
@@ -195,7 +221,8 @@ pub struct RoutineError {
     pub name: String,
     /// The run that failed (1 for the first).
     pub attempt: u32,
-    /// The failure: the routine's own error, a [`PanicError`] or a [`TimeoutError`].
+    /// The failure: the routine's own error, a [`PanicError`], a [`TimeoutError`] or a
+    /// [`HungError`].
     pub error: SharedError,
 }
 
@@ -226,6 +253,22 @@ impl fmt::Display for PanicError {
 }
 
 impl StdError for PanicError {}
+
+/// The failure of a run that went silent for longer than its heartbeat period, as found
+/// in [`RoutineError::error`] and [`Error::RunLimit::last_error`](Error::RunLimit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HungError {
+    /// The heartbeat period it missed.
+    pub heartbeat: Duration,
+}
+
+impl fmt::Display for HungError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hung: no heartbeat for {:?}", self.heartbeat)
+    }
+}
+
+impl StdError for HungError {}
 
 /// The failure of a run that exceeded its timeout, as found in [`RoutineError::error`]
 /// and [`Error::RunLimit::last_error`](Error::RunLimit).

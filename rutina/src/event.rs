@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Id;
-use crate::error::{PanicError, SharedError, TimeoutError};
+use crate::error::{HungError, PanicError, SharedError, TimeoutError};
 
 /// A lifecycle event, as received from [`Rutina::subscribe`](crate::Rutina::subscribe).
 ///
@@ -119,6 +119,8 @@ pub enum Outcome {
     Panicked(String),
     /// It exceeded its timeout.
     TimedOut(Duration),
+    /// It went silent for longer than its heartbeat period.
+    Hung(Duration),
 }
 
 impl Outcome {
@@ -135,6 +137,7 @@ impl Outcome {
             Outcome::Failed(error) => Some(error.clone()),
             Outcome::Panicked(message) => Some(Arc::new(PanicError { message: message.clone() })),
             Outcome::TimedOut(timeout) => Some(Arc::new(TimeoutError { timeout: *timeout })),
+            Outcome::Hung(heartbeat) => Some(Arc::new(HungError { heartbeat: *heartbeat })),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The group's health as probes see it: readiness (every routine began its first run,
-//! every readiness gate is ready) and liveness (no routine crash-looping).
+//! every readiness gate is ready) and liveness (no routine crash-looping or hung).
 //!
 //! Both are counters that routines update as they change, so that a probe reads a few
 //! atomics instead of walking the routines.
@@ -21,6 +21,8 @@ pub(crate) struct Health {
     gates_pending: AtomicUsize,
     /// Routines that failed `CRASH_LOOP_FAILURES` runs in a row and have not succeeded since.
     crash_looping: AtomicUsize,
+    /// Runs that missed their heartbeat and have not ended yet.
+    hung: AtomicUsize,
     /// Notified when the group becomes ready.
     pub(crate) became_ready: Notify,
 }
@@ -31,9 +33,18 @@ impl Health {
         self.unstarted.load(Ordering::Acquire) == 0 && self.gates_pending.load(Ordering::Acquire) == 0
     }
 
-    /// No routine is crash-looping.
+    /// No routine is crash-looping or hung.
     pub(crate) fn is_live(&self) -> bool {
-        self.crash_looping.load(Ordering::Acquire) == 0
+        self.crash_looping.load(Ordering::Acquire) == 0 && self.hung.load(Ordering::Acquire) == 0
+    }
+
+    /// A run became hung, or a hung run ended.
+    pub(crate) fn hung(&self, hung: bool) {
+        if hung {
+            self.hung.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.hung.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// A routine joined; `gate`: it is a readiness gate.

@@ -241,9 +241,12 @@ mod observe;
 mod options;
 mod policy;
 mod routine;
+mod run;
 mod rutina;
+mod schedule;
 mod signal;
 mod status;
+mod supervisor;
 mod sync;
 mod systemd;
 
@@ -252,7 +255,7 @@ pub mod __private;
 
 pub use crate::context::Context;
 pub use crate::entry::Main;
-pub use crate::error::{BoxError, Error, ErrorReport, PanicError, RoutineError, SharedError, TimeoutError};
+pub use crate::error::{BoxError, Error, ErrorReport, HungError, PanicError, RoutineError, SharedError, TimeoutError};
 pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
 pub use crate::lease::Lease;
@@ -261,6 +264,9 @@ pub use crate::options::{Options, ShutdownOrder};
 pub use crate::policy::{Backoff, Policy, RestartIntensity, RunOptions};
 pub use crate::routine::Routine;
 pub use crate::rutina::Rutina;
+#[cfg(feature = "cron")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+pub use crate::schedule::Cron;
 pub use crate::status::{RoutineState, RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
 
 #[cfg(feature = "macros")]

@@ -26,6 +26,13 @@ use crate::sync::lock;
 const KILLED: u8 = 1;
 const ABORTED: u8 = 1 << 1;
 const READY: u8 = 1 << 2;
+/// An operator asked for a restart (`RELOAD`: by a reload).
+const RESTART: u8 = 1 << 3;
+const RELOAD: u8 = 1 << 4;
+/// The current run is hung (missed its heartbeat) and has not ended yet.
+const HUNG: u8 = 1 << 5;
+/// The routine is marked for reload (`RunOptions::reload`).
+const RELOADS: u8 = 1 << 6;
 
 /// One routine of a group.
 pub(crate) struct Member {
@@ -36,7 +43,8 @@ pub(crate) struct Member {
     /// or on the routine's turn in reverse start order). A run's own cancellation (its
     /// timeout) is a child of it.
     pub(crate) token: CancellationToken,
-    /// `KILLED`, `ABORTED`, `READY`; each set once, never cleared.
+    /// `KILLED`, `ABORTED`, `READY`, `RESTART`, `RELOAD`: each set once, never cleared;
+    /// `HUNG`: set and cleared by the supervisor.
     flags: AtomicU8,
     /// Why the run `attempt` was cancelled by a cause of its own: `attempt << 8 | reason`;
     /// 0 while none was. Causes shared with the routine (kill, shutdown) are read from
@@ -63,6 +71,10 @@ struct Rare {
     /// count that every routine bumped would be one more cache line that all the group's
     /// threads write to.
     gate: Option<Arc<Health>>,
+    /// The heartbeat period, and the last beat (nanoseconds after `Member::started_at`).
+    heartbeat: Option<(Duration, AtomicU64)>,
+    /// A singleton's fencing token while it holds its lease; 0 when it does not.
+    fencing: Option<AtomicU64>,
 }
 
 /// What `Rutina::status` shows of a routine, updated by its supervisor.
@@ -71,6 +83,10 @@ struct RunStatus {
     attempt: u32,
     run_started_at: Instant,
     backoff_until: Option<Instant>,
+    /// `backoff_until` is a schedule's tick.
+    scheduled: bool,
+    /// A singleton waiting for its lease.
+    standby: bool,
     last_error: Option<SharedError>,
     consecutive_failures: u32,
 }
@@ -80,6 +96,9 @@ pub(crate) struct Joining {
     pub(crate) name: Option<String>,
     pub(crate) grace: Option<Duration>,
     pub(crate) gate: Option<Arc<Health>>,
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) singleton: bool,
+    pub(crate) reload: bool,
     pub(crate) group: Weak<dyn View>,
 }
 
@@ -89,13 +108,18 @@ impl Member {
             Some(name) => OnceLock::from(Arc::from(name)),
             None => OnceLock::new(),
         };
-        let rare = (joining.grace.is_some() || joining.gate.is_some())
-            .then(|| Box::new(Rare { grace: joining.grace, gate: joining.gate }));
+        let rare =
+            (joining.grace.is_some() || joining.gate.is_some() || joining.heartbeat.is_some() || joining.singleton)
+                .then(|| {
+                    let heartbeat = joining.heartbeat.map(|period| (period, AtomicU64::new(0)));
+                    let fencing = joining.singleton.then(|| AtomicU64::new(0));
+                    Box::new(Rare { grace: joining.grace, gate: joining.gate, heartbeat, fencing })
+                });
         Member {
             id,
             name,
             token,
-            flags: AtomicU8::new(0),
+            flags: AtomicU8::new(if joining.reload { RELOADS } else { 0 }),
             run_cancelled: AtomicU64::new(0),
             abort: OnceLock::new(),
             started_at: Instant::now(),
@@ -116,6 +140,32 @@ impl Member {
 
     pub(crate) fn monitor(&self) -> Monitor {
         Monitor::new(self.group.clone())
+    }
+
+    /// The same routine with a fresh `token`, for the run after an operator's restart
+    /// (this member's token is spent): its identity, readiness, status and task carry over.
+    pub(crate) fn renewed(&self, token: CancellationToken) -> Member {
+        let rare = self.rare.as_ref().map(|rare| {
+            let heartbeat = rare.heartbeat.as_ref().map(|(period, _)| (*period, AtomicU64::new(0)));
+            let fencing = rare.fencing.as_ref().map(|token| AtomicU64::new(token.load(Ordering::Acquire)));
+            Box::new(Rare { grace: rare.grace, gate: rare.gate.clone(), heartbeat, fencing })
+        });
+        let abort = OnceLock::new();
+        if let Some(handle) = self.abort.get() {
+            let _ = abort.set(handle.clone());
+        }
+        Member {
+            id: self.id,
+            name: self.name.clone(),
+            token,
+            flags: AtomicU8::new(self.flags.load(Ordering::Acquire) & (READY | RELOADS)),
+            run_cancelled: AtomicU64::new(0),
+            abort,
+            started_at: self.started_at,
+            status: Mutex::new(lock(&self.status).take()),
+            rare,
+            group: self.group.clone(),
+        }
     }
 
     // ----- flags ------------------------------------------------------------------
@@ -141,6 +191,51 @@ impl Member {
         self.has(ABORTED)
     }
 
+    /// Asks for an operator's restart (`reload`: by a reload) and cancels the routine's
+    /// token; `false` if one was asked for already.
+    pub(crate) fn request_restart(&self, reload: bool) -> bool {
+        if !self.set(RESTART | if reload { RELOAD } else { 0 }) {
+            return false;
+        }
+        self.token.cancel();
+        true
+    }
+
+    /// Whether the routine is marked for reload.
+    pub(crate) fn reloads(&self) -> bool {
+        self.has(RELOADS)
+    }
+
+    /// Whether an operator asked for a restart (or a reload).
+    pub(crate) fn restart_requested(&self) -> bool {
+        self.has(RESTART)
+    }
+
+    // ----- heartbeats ---------------------------------------------------------------
+
+    /// `Context::heartbeat`: records a sign of life now.
+    pub(crate) fn beat(&self) {
+        if let Some((_, last)) = self.rare.as_ref().and_then(|rare| rare.heartbeat.as_ref()) {
+            let since = Instant::now().saturating_duration_since(self.started_at);
+            last.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+        }
+    }
+
+    /// When the routine last beat (`started_at` if never).
+    pub(crate) fn last_beat(&self) -> Instant {
+        let nanos = self
+            .rare
+            .as_ref()
+            .and_then(|rare| rare.heartbeat.as_ref())
+            .map_or(0, |(_, last)| last.load(Ordering::Acquire));
+        self.started_at + Duration::from_nanos(nanos)
+    }
+
+    /// Marks the current run hung (or no longer); `true` if that changed anything.
+    pub(crate) fn set_hung(&self, hung: bool) -> bool {
+        if hung { self.set(HUNG) } else { self.flags.fetch_and(!HUNG, Ordering::AcqRel) & HUNG != 0 }
+    }
+
     // ----- cancellation -------------------------------------------------------------
 
     /// Records that the run `attempt` is cancelled for `reason`, a cause of its own.
@@ -156,7 +251,16 @@ impl Member {
         {
             return reason;
         }
-        if self.is_killed() { CancelReason::Killed } else { CancelReason::Shutdown }
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & KILLED != 0 {
+            CancelReason::Killed
+        } else if flags & RELOAD != 0 {
+            CancelReason::Reload
+        } else if flags & RESTART != 0 {
+            CancelReason::Restarted
+        } else {
+            CancelReason::Shutdown
+        }
     }
 
     // ----- aborting -----------------------------------------------------------------
@@ -182,6 +286,30 @@ impl Member {
         true
     }
 
+    // ----- singletons ---------------------------------------------------------------
+
+    /// A singleton's fencing token, while it holds its lease.
+    pub(crate) fn fencing_token(&self) -> Option<u64> {
+        let token = self.rare.as_ref()?.fencing.as_ref()?.load(Ordering::Acquire);
+        (token != 0).then_some(token)
+    }
+
+    pub(crate) fn set_fencing_token(&self, token: Option<u64>) {
+        if let Some(fencing) = self.rare.as_ref().and_then(|rare| rare.fencing.as_ref()) {
+            fencing.store(token.unwrap_or(0), Ordering::Release);
+        }
+    }
+
+    /// A singleton waits for its lease (`true`), or got it.
+    pub(crate) fn standby(&self, standby: bool) {
+        let mut status = lock(&self.status);
+        let status = self.run_status(&mut status);
+        status.standby = standby;
+        if standby {
+            status.backoff_until = None;
+        }
+    }
+
     // ----- readiness ----------------------------------------------------------------
 
     /// `Context::ready`: counts for the group once, if the routine is a readiness gate.
@@ -203,6 +331,8 @@ impl Member {
                 attempt: 0,
                 run_started_at: self.started_at,
                 backoff_until: None,
+                scheduled: false,
+                standby: false,
                 last_error: None,
                 consecutive_failures: 0,
             })
@@ -246,19 +376,32 @@ impl Member {
         }
     }
 
-    pub(crate) fn backing_off(&self, until: Instant) {
-        self.run_status(&mut lock(&self.status)).backoff_until = Some(until);
+    /// Waiting until `until` for the next run: a backoff, or (`scheduled`) a schedule's tick.
+    pub(crate) fn waiting(&self, until: Instant, scheduled: bool) {
+        let mut status = lock(&self.status);
+        let status = self.run_status(&mut status);
+        status.backoff_until = Some(until);
+        status.scheduled = scheduled;
     }
 
     pub(crate) fn status(&self) -> RoutineStatus {
         let status = lock(&self.status);
-        let (attempt, run_started_at, backoff_until, last_error, consecutive_failures) = match status.as_deref() {
-            Some(s) => (s.attempt, s.run_started_at, s.backoff_until, s.last_error.clone(), s.consecutive_failures),
-            None => (0, self.started_at, None, None, 0),
+        let (attempt, run_started_at, waiting, standby, last_error, consecutive_failures) = match status.as_deref() {
+            Some(s) => (
+                s.attempt,
+                s.run_started_at,
+                s.backoff_until.map(|until| (until, s.scheduled)),
+                s.standby,
+                s.last_error.clone(),
+                s.consecutive_failures,
+            ),
+            None => (0, self.started_at, None, false, None, 0),
         };
         drop(status);
-        let state = match backoff_until {
-            Some(until) => RoutineState::BackingOff { until },
+        let state = match waiting {
+            _ if standby && !self.token.is_cancelled() => RoutineState::Standby,
+            Some((until, false)) => RoutineState::BackingOff { until },
+            Some((until, true)) => RoutineState::Scheduled { until },
             None if self.token.is_cancelled() => RoutineState::Stopping,
             None => RoutineState::Running,
         };

@@ -70,6 +70,9 @@ impl Observers {
             Outcome::TimedOut(timeout) => {
                 tracing::warn!(target: "rutina", id, name = %member.name(), attempt, ?timeout, "run timed out")
             }
+            Outcome::Hung(heartbeat) => {
+                tracing::warn!(target: "rutina", id, name = %member.name(), attempt, ?heartbeat, "run hung: no heartbeat")
+            }
         }
         self.event(|| Event::Finished {
             id: member.id,

@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::RoutineError;
+use crate::lease::{Lease, SharedLease, shared};
 
 /// How a [`Rutina`](crate::Rutina) is made.
 ///
@@ -21,7 +22,7 @@ use crate::RoutineError;
 ///         .shutdown_timeout(Duration::from_secs(30)),
 /// );
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct Options {
     pub(crate) parent_token: Option<CancellationToken>,
@@ -30,6 +31,7 @@ pub struct Options {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) shutdown_order: ShutdownOrder,
     pub(crate) exit_on_third_signal: bool,
+    pub(crate) lease: Option<SharedLease>,
 }
 
 /// In which order a group shutdown cancels the routines.
@@ -103,9 +105,30 @@ impl Options {
         self
     }
 
+    /// The lease backend of the group's [singleton](crate::RunOptions::singleton) routines:
+    /// [`lease::Postgres`](crate::lease) (feature `postgres`), or your own [`Lease`].
+    /// Every replica of the service must point at the same backend.
+    pub fn lease(mut self, lease: impl Lease) -> Self {
+        self.lease = Some(shared(lease));
+        self
+    }
+
     /// [`Main`](crate::Main): a third OS signal exits the process at once with status 130.
     pub(crate) fn exit_on_third_signal(mut self) -> Self {
         self.exit_on_third_signal = true;
         self
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("parent_token", &self.parent_token)
+            .field("listen_os_signals", &self.listen_os_signals)
+            .field("errors", &self.errors.is_some())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("shutdown_order", &self.shutdown_order)
+            .field("lease", &self.lease.is_some())
+            .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,8 @@
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
+use crate::schedule::Schedule;
+
 /// What happens when a run ends: with `Ok` (the routine's `on_done` policy) or with a
 /// failure — an error, a panic or a timeout (its `on_error` policy).
 ///
@@ -83,6 +85,15 @@ pub struct RunOptions {
     /// [`readiness_gate`](RunOptions::readiness_gate): the group is ready only once this
     /// routine called [`Context::ready`](crate::Context::ready).
     pub readiness_gate: bool,
+    /// [`heartbeat`](RunOptions::heartbeat): how long a run may stay silent.
+    pub heartbeat: Option<Duration>,
+    /// [`reload`](RunOptions::reload): restarted by [`Rutina::reload`](crate::Rutina::reload)
+    /// and SIGHUP.
+    pub reload: bool,
+    /// [`every`](RunOptions::every) or [`cron`](RunOptions::cron): when runs start.
+    pub(crate) schedule: Option<Schedule>,
+    /// [`singleton`](RunOptions::singleton): the key of the lease the routine runs under.
+    pub singleton: Option<String>,
 }
 
 /// "At most `max_restarts` restarts within `within`" (see [`RunOptions::restart_intensity`]).
@@ -106,6 +117,10 @@ impl Default for RunOptions {
             restart_intensity: None,
             grace_period: None,
             readiness_gate: false,
+            heartbeat: None,
+            reload: false,
+            schedule: None,
+            singleton: None,
         }
     }
 }
@@ -187,6 +202,114 @@ impl RunOptions {
     pub fn readiness_gate(mut self, gate: bool) -> Self {
         self.readiness_gate = gate;
         self
+    }
+
+    /// Watches each run for signs of life: a run that does not call
+    /// [`Context::heartbeat`](crate::Context::heartbeat) for longer than `period` (from its
+    /// start or its last beat) is hung. Its context is cancelled
+    /// ([`CancelReason::Hung`](crate::CancelReason::Hung)) and, if it has not returned within
+    /// its [`grace_period`](RunOptions::grace_period) (at once when none is set), it is
+    /// aborted. Either way the run is a failure ([`Outcome::Hung`](crate::Outcome::Hung),
+    /// [`Error::Hung`](crate::Error::Hung)) handled by `on_error`: under `Restart` a wedged
+    /// consumer runs again, never two runs of it at once. While a run is hung the group is
+    /// not [live](crate::Rutina::is_live). Default: none.
+    ///
+    /// A beat is a store to memory; the group checks it with at most one timer per period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Context, Policy, RunOptions};
+    ///
+    /// async fn consume(ctx: Context) -> std::io::Result<()> {
+    ///     while !ctx.is_cancelled() {
+    ///         // receive and handle one message...
+    ///         ctx.heartbeat();
+    ///         # break;
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// let options = RunOptions::default().on_error(Policy::Restart).heartbeat(Duration::from_secs(30));
+    /// # let _ = (consume, options);
+    /// ```
+    pub fn heartbeat(mut self, period: Duration) -> Self {
+        self.heartbeat = Some(period);
+        self
+    }
+
+    /// Marks the routine for reload: [`Rutina::reload`](crate::Rutina::reload) (and SIGHUP,
+    /// when the group listens to OS signals) restarts it as
+    /// [`Rutina::restart`](crate::Rutina::restart) does — to read its configuration
+    /// again, for instance. Routines not marked are left alone. Default: `false`.
+    pub fn reload(mut self, reload: bool) -> Self {
+        self.reload = reload;
+        self
+    }
+
+    /// Runs the routine at a fixed rate: runs start `period` apart, measured from the
+    /// previous start, the first at once; a run never overlaps the next, and the ticks
+    /// missed while a run overran are skipped. Sets `on_done` to [`Policy::Restart`] (call
+    /// [`on_done`](RunOptions::on_done) after this to choose another): every run after one
+    /// that returned `Ok`, or that failed under `on_error = Restart`, waits for the next
+    /// tick; the [backoff](RunOptions::backoff) does not apply.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Policy, RunOptions};
+    ///
+    /// // Every 10 s, whatever each run takes (up to 10 s); a failed run waits for the next tick.
+    /// let options = RunOptions::default().every(Duration::from_secs(10)).on_error(Policy::Restart);
+    /// assert_eq!(options.on_done, Policy::Restart);
+    /// ```
+    pub fn every(mut self, period: Duration) -> Self {
+        self.schedule = Some(Schedule::Every(period));
+        self.on_done = Policy::Restart;
+        self
+    }
+
+    /// Runs the routine on a [`Cron`](crate::Cron) schedule (UTC): the first run waits for
+    /// the first matching time, and each next run for the next matching time after its
+    /// run (a time missed while a run overran is skipped). Sets `on_done` to
+    /// [`Policy::Restart`], as [`every`](RunOptions::every) does. Feature `cron`.
+    ///
+    /// ```
+    /// use rutina::{Cron, Policy, RunOptions};
+    ///
+    /// let nightly = RunOptions::default().cron(Cron::parse("0 3 * * *").unwrap()).on_error(Policy::Restart);
+    /// # let _ = nightly;
+    /// ```
+    #[cfg(feature = "cron")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
+    pub fn cron(mut self, cron: crate::Cron) -> Self {
+        self.schedule = Some(Schedule::Cron(Box::new(cron)));
+        self.on_done = Policy::Restart;
+        self
+    }
+
+    /// Makes the routine a singleton across replicas: it runs only in the one process,
+    /// among all that share the group's lease backend ([`Options::lease`](crate::Options::lease)),
+    /// that holds the lease `key`; elsewhere it waits in
+    /// [`RoutineState::Standby`](crate::RoutineState::Standby) and takes over when the lease
+    /// frees up. Policies, backoff and restarts apply to its runs as usual while the lease
+    /// is held. Losing the lease cancels the run
+    /// ([`CancelReason::LeaseLost`](crate::CancelReason::LeaseLost)), and drops it if it has
+    /// not returned within its [`grace_period`](RunOptions::grace_period) (at once when none
+    /// is set); the routine then stands by again. When the routine ends for good, the
+    /// lease is released at once. [`Context::fencing_token`](crate::Context::fencing_token)
+    /// guards writes against a replica that lost the lease; the [`lease`](crate::lease)
+    /// module tells the guarantees and their limits. Default: not a singleton.
+    ///
+    /// Starting a singleton in a group without a lease backend is a configuration error:
+    /// the routine does not start and the group shuts down with [`Error::Routine`](crate::Error::Routine).
+    pub fn singleton(mut self, key: impl Into<String>) -> Self {
+        self.singleton = Some(key.into());
+        self
+    }
+
+    /// Whether the routine runs on a schedule ([`every`](RunOptions::every) or
+    /// [`cron`](RunOptions::cron)).
+    pub fn is_scheduled(&self) -> bool {
+        self.schedule.is_some()
     }
 }
 

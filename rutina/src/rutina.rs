@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::group::Group;
 use crate::monitor::Monitor;
-use crate::routine::{Routine, supervise};
+use crate::routine::Routine;
 use crate::status::{RoutineStatus, ShutdownReport};
+use crate::supervisor::supervise;
 use crate::{Error, Event, Id, Options, RunOptions, ShutdownReason};
 
 /// A group of routines run under one cancellation scope.
@@ -122,12 +123,36 @@ impl Rutina {
         let group = self.group();
         let id = group.next_id();
         group.install_wanted_listener();
+        let lease = match &options.singleton {
+            None => None,
+            Some(key) => match group.lease() {
+                Some(lease) => Some(lease),
+                None => {
+                    let name = options.name.clone().unwrap_or_else(|| format!("routine-{}", id.get()));
+                    group.no_lease(id, &name, key);
+                    return id;
+                }
+            },
+        };
         let Some(membership) = group.join(id, &mut options) else {
             group.observers.not_started(id);
             return id;
         };
         let member = membership.member.clone();
-        let task = tokio::spawn(supervise(routine, options, membership));
+        let supervisor = supervise(routine, options, membership, lease);
+        // Built with `--cfg tokio_unstable`, the task carries the routine's name
+        // (tokio-console).
+        #[cfg(tokio_unstable)]
+        let task = match tokio::task::Builder::new().name(member.name()).spawn(supervisor) {
+            Ok(task) => task,
+            Err(error) => {
+                // The supervisor was dropped with the membership: the routine left.
+                tracing::error!(target: "rutina", id = id.get(), %error, "cannot spawn the routine's task");
+                return id;
+            }
+        };
+        #[cfg(not(tokio_unstable))]
+        let task = tokio::spawn(supervisor);
         member.set_abort_handle(task.abort_handle());
         id
     }
@@ -160,6 +185,54 @@ impl Rutina {
     /// [`Error::NotFound`] if no routine `id` is alive.
     pub fn kill(&self, id: Id) -> Result<(), Error> {
         self.group().kill(id)
+    }
+
+    /// Restarts routine `id` now, as an operator would: its current run's context is
+    /// cancelled ([`CancelReason::Restarted`](crate::CancelReason::Restarted)) — or its
+    /// backoff or schedule wait is cut short — and, once the run returned, the routine
+    /// runs again at once, whatever its policies. The restart counts against no limit
+    /// ([`max_count`](RunOptions::max_count), [`restart_intensity`](RunOptions::restart_intensity)),
+    /// and the run's result decides nothing (a failure goes to the errors channel). For
+    /// admin endpoints.
+    ///
+    /// ```
+    /// use rutina::{CancelReason, Context, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let rutina = Rutina::default();
+    /// let id = rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await;
+    ///     println!("run {} stops: {:?}", ctx.attempt(), ctx.cancel_reason());
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// tokio::task::yield_now().await;
+    /// rutina.restart(id).unwrap(); // run 1 stops: Some(Restarted); run 2 starts
+    /// # tokio::task::yield_now().await;
+    /// # rutina.shutdown(); rutina.wait().await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if no routine `id` is alive; [`Error::ShuttingDown`] during a
+    /// shutdown (nothing restarts then).
+    pub fn restart(&self, id: Id) -> Result<(), Error> {
+        self.group().restart(id, false)
+    }
+
+    /// Restarts every routine marked [`reload`](RunOptions::reload), as
+    /// [`restart`](Rutina::restart) does (their contexts say
+    /// [`CancelReason::Reload`](crate::CancelReason::Reload)); the others are untouched.
+    /// A group [listening to OS signals](Options::listen_os_signals) does this on SIGHUP.
+    /// With the `systemd` feature, `wait` sends `RELOADING=1`, then `READY=1` once every
+    /// restarted routine began its new run (and passed its readiness gate). Returns how
+    /// many routines were restarted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShuttingDown`] during a shutdown.
+    pub fn reload(&self) -> Result<usize, Error> {
+        self.group().reload()
     }
 
     /// The ids of the routines alive now (running or backing off), ascending.

@@ -44,7 +44,16 @@ pub enum RoutineState {
         /// When the next run begins.
         until: Instant,
     },
-    /// Its context was cancelled (shutdown, kill or timeout) and the run has not returned yet.
+    /// Waiting for the next tick of its schedule ([`RunOptions::every`](crate::RunOptions::every),
+    /// [`RunOptions::cron`](crate::RunOptions::cron)).
+    Scheduled {
+        /// When the next run begins.
+        until: Instant,
+    },
+    /// A singleton routine waiting for its lease, held by another replica.
+    Standby,
+    /// Its context was cancelled (shutdown, kill, timeout, restart) and the run has not
+    /// returned yet.
     Stopping,
 }
 

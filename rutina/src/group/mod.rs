@@ -28,6 +28,7 @@ use self::shutdown::Plan;
 use self::signals::Listener;
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
+use crate::lease::SharedLease;
 use crate::member::{Joining, Member};
 use crate::monitor::{Monitor, View};
 use crate::observe::Observers;
@@ -63,6 +64,8 @@ struct Settings {
     order: ShutdownOrder,
     /// The group has a parent token, whose cancellation must be noticed when it happens.
     has_parent: bool,
+    /// The lease backend of singleton routines.
+    lease: Option<SharedLease>,
     /// `Main`: a third OS signal exits the process at once.
     exit_on_third_signal: bool,
 }
@@ -82,8 +85,19 @@ struct Tasks {
 #[derive(Default)]
 pub(crate) struct Ending {
     pub(crate) runs: u32,
-    pub(crate) last: Option<Outcome>,
     pub(crate) between_runs: bool,
+    /// How the last run ended, if the routine ended during a shutdown (boxed, and only
+    /// then: it would otherwise take room in the state of every routine).
+    last: Option<Box<Outcome>>,
+}
+
+impl Ending {
+    /// The routine ends after a run that ended with `outcome`.
+    pub(crate) fn ended(&mut self, outcome: Outcome, group: &Group) {
+        if group.phase() != RUNNING {
+            self.last = Some(Box::new(outcome));
+        }
+    }
 }
 
 /// A routine's place in the group, held by its supervisor: when the supervisor ends or is
@@ -94,6 +108,20 @@ pub(crate) struct Membership {
     pub(crate) ending: Ending,
 }
 
+impl Membership {
+    /// After an operator's restart: the routine runs again as a fresh member (`true`),
+    /// unless it was killed or the group is shutting down since.
+    pub(crate) fn renew(&mut self) -> bool {
+        match self.group.renew(&self.member) {
+            Some(member) => {
+                self.member = member;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl Drop for Membership {
     fn drop(&mut self) {
         self.group.leave(&self.member, std::mem::take(&mut self.ending));
@@ -102,15 +130,22 @@ impl Drop for Membership {
 
 impl Group {
     pub(crate) fn new(options: Options) -> Arc<Group> {
-        let Options { parent_token, listen_os_signals, errors, shutdown_timeout, shutdown_order, exit_on_third_signal } =
-            options;
+        let Options {
+            parent_token,
+            listen_os_signals,
+            errors,
+            shutdown_timeout,
+            shutdown_order,
+            exit_on_third_signal,
+            lease,
+        } = options;
         let has_parent = parent_token.is_some();
         let group = Arc::new(Group {
             core: Mutex::new(Core::new()),
             phase: AtomicU8::new(RUNNING),
             token: parent_token.map_or_else(CancellationToken::new, |parent| parent.child_token()),
             next_id: AtomicU64::new(1),
-            settings: Settings { shutdown_timeout, order: shutdown_order, has_parent, exit_on_third_signal },
+            settings: Settings { shutdown_timeout, order: shutdown_order, has_parent, exit_on_third_signal, lease },
             changed: Notify::new(),
             over: CancellationToken::new(),
             shutdown_watch: watch::Sender::new(false),
@@ -175,6 +210,9 @@ impl Group {
             name: options.name.take(),
             grace: options.grace_period,
             gate: options.readiness_gate.then(|| self.health.clone()),
+            heartbeat: options.heartbeat,
+            singleton: options.singleton.is_some(),
+            reload: options.reload,
             group,
         };
         let gate = joining.gate.is_some();
@@ -242,6 +280,74 @@ impl Group {
 
     pub(crate) fn status(&self) -> Vec<RoutineStatus> {
         self.members().iter().map(|member| member.status()).collect()
+    }
+
+    /// The lease backend, for a singleton routine about to start.
+    pub(crate) fn lease(&self) -> Option<SharedLease> {
+        self.settings.lease.clone()
+    }
+
+    /// `go` was given a singleton routine but the group has no lease backend: the
+    /// routine is not started and the group shuts down with this configuration error.
+    pub(crate) fn no_lease(&self, id: Id, name: &str, key: &str) {
+        let message = format!(
+            "routine `{name}` is a singleton (lease key `{key}`) but its group has no lease backend: \
+             set one with `Options::lease` (or `lease:` in `rutina::main!`)"
+        );
+        tracing::error!(target: "rutina", id = id.get(), name, key, "{message}");
+        let source: crate::SharedError = std::sync::Arc::from(crate::BoxError::from(message));
+        let error = Error::Routine { id, name: name.to_owned(), source };
+        lock(&self.core).record_error(error);
+        self.begin_shutdown(ShutdownReason::Routine { id, name: name.to_owned(), failed: true });
+    }
+
+    /// Asks routine `id` for an operator's restart (`reload`: for a reload).
+    pub(crate) fn restart(&self, id: Id, reload: bool) -> Result<(), Error> {
+        let member = {
+            let core = lock(&self.core);
+            if !matches!(core.phase, Phase::Running) {
+                return Err(Error::ShuttingDown);
+            }
+            core.members.get(&id).ok_or(Error::NotFound(id))?.clone()
+        };
+        if member.request_restart(reload) {
+            let why = if reload { "reloading routine" } else { "restarting routine at an operator's request" };
+            tracing::info!(target: "rutina", id = id.get(), name = %member.name(), "{why}");
+        }
+        Ok(())
+    }
+
+    /// Restarts every routine marked `reload`; how many.
+    pub(crate) fn reload(&self) -> Result<usize, Error> {
+        let marked: Vec<_> = {
+            let core = lock(&self.core);
+            if !matches!(core.phase, Phase::Running) {
+                return Err(Error::ShuttingDown);
+            }
+            core.members.values().filter(|member| member.reloads()).cloned().collect()
+        };
+        for member in &marked {
+            if member.request_restart(true) {
+                tracing::info!(target: "rutina", id = member.id.get(), name = %member.name(), "reloading routine");
+            }
+        }
+        Ok(marked.len())
+    }
+
+    /// After an operator's restart: a fresh member for the routine (its token is spent),
+    /// unless it was killed or the group is shutting down since.
+    fn renew(&self, old: &Member) -> Option<Arc<Member>> {
+        let mut core = lock(&self.core);
+        if !matches!(core.phase, Phase::Running) || old.is_killed() || !core.members.contains_key(&old.id) {
+            return None;
+        }
+        let token = match self.settings.order {
+            ShutdownOrder::AllAtOnce => self.token.child_token(),
+            ShutdownOrder::ReverseStart => CancellationToken::new(),
+        };
+        let member = Arc::new(old.renewed(token));
+        core.members.insert(member.id, member.clone());
+        Some(member)
     }
 
     pub(crate) fn kill(&self, id: Id) -> Result<(), Error> {
@@ -335,6 +441,7 @@ impl Group {
                 Some(Error::Panicked { id: member.id, name: name(), message: message.clone() })
             }
             Outcome::TimedOut(timeout) => Some(Error::TimedOut { id: member.id, name: name(), timeout: *timeout }),
+            Outcome::Hung(heartbeat) => Some(Error::Hung { id: member.id, name: name(), heartbeat: *heartbeat }),
         };
         if let Some(error) = error
             && !lock(&self.core).record_error(error)
@@ -469,7 +576,7 @@ fn how_it_stopped(member: &Member, ending: Ending) -> StopKind {
     } else if ending.between_runs {
         StopKind::BetweenRuns
     } else {
-        StopKind::Returned(ending.last.unwrap_or(Outcome::Ok))
+        StopKind::Returned(ending.last.map_or(Outcome::Ok, |outcome| *outcome))
     }
 }
 

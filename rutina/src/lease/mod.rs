@@ -141,6 +141,8 @@ use std::time::Duration;
 use crate::BoxError;
 
 pub(crate) mod keeper;
+
+pub(crate) use self::keeper::{Keeper, Lost};
 #[cfg(feature = "postgres")]
 mod postgres;
 

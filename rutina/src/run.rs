@@ -1,0 +1,255 @@
+//! One run of a routine, from its first poll to its outcome: panics are caught (also
+//! from its `Drop`), whatever it logs carries its span, and its own time limits hold —
+//! a [timeout](crate::RunOptions::timeout), a [heartbeat](crate::RunOptions::heartbeat),
+//! a singleton's lease. A limit that passes cancels the run's context; a run that has
+//! not returned within its grace period then (at once when none is set) is dropped.
+
+use std::any::Any;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::CancellationToken;
+use tracing::Span;
+
+use crate::aborting::abort_scope;
+use crate::error::BoxError;
+use crate::event::{CancelReason, Outcome};
+use crate::health::Health;
+use crate::lease::Lost;
+use crate::member::Member;
+
+/// A run's future, once made: `None` once it returned (or was dropped).
+pub(crate) type Run<'a, F> = Pin<&'a mut Option<F>>;
+
+/// What watches the runs of a routine with a timeout, a heartbeat or a lease: one per
+/// routine, boxed, so that the routines without any of them do not carry it.
+pub(crate) struct Watch {
+    timeout: Option<Duration>,
+    heartbeat: Option<Duration>,
+    /// How long a run whose limit passed may take to return before it is dropped.
+    grace: Duration,
+    health: Arc<Health>,
+    /// One timer for every check of every run, reset as needed.
+    timer: Pin<Box<Sleep>>,
+    /// The current run.
+    attempt: u32,
+    started: Instant,
+    /// The run's own token, cancelled by a limit of its own (the context's token).
+    token: CancellationToken,
+    /// Set once a limit passed: what the run is, and when it is dropped if still going.
+    verdict: Option<(Outcome, Instant)>,
+    /// The lease was lost during the current run.
+    pub(crate) lease_lost: Option<Lost>,
+}
+
+impl Watch {
+    pub(crate) fn new(
+        timeout: Option<Duration>,
+        heartbeat: Option<Duration>,
+        grace: Option<Duration>,
+        health: Arc<Health>,
+    ) -> Watch {
+        Watch {
+            timeout,
+            heartbeat,
+            grace: grace.unwrap_or(Duration::ZERO),
+            health,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            attempt: 0,
+            started: Instant::now(),
+            token: CancellationToken::new(),
+            verdict: None,
+            lease_lost: None,
+        }
+    }
+
+    /// A run begins: returns the token of its context, a child of the routine's.
+    pub(crate) fn begin(&mut self, member: &Member, attempt: u32) -> CancellationToken {
+        self.attempt = attempt;
+        self.started = Instant::now();
+        self.token = member.token.child_token();
+        self.verdict = None;
+        self.lease_lost = None;
+        self.token.clone()
+    }
+
+    /// When the run's limits are next checked, and whether one passed `now`.
+    fn check(&mut self, member: &Member, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut earliest = |at: Instant| next = Some(next.map_or(at, |next| next.min(at)));
+        if let Some(timeout) = self.timeout {
+            let deadline = self.started + timeout;
+            if deadline <= now {
+                self.decide(member, Outcome::TimedOut(timeout), CancelReason::TimedOut, now);
+                return None;
+            }
+            earliest(deadline);
+        }
+        if let Some(period) = self.heartbeat {
+            let deadline = member.last_beat().max(self.started) + period;
+            if deadline <= now {
+                if member.set_hung(true) {
+                    self.health.hung(true);
+                    tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), attempt = self.attempt, ?period, "run hung: no heartbeat");
+                }
+                self.decide(member, Outcome::Hung(period), CancelReason::Hung, now);
+                return None;
+            }
+            earliest(deadline);
+        }
+        next
+    }
+
+    /// A limit passed `now`: the run is `outcome`; its context is cancelled for `reason`.
+    fn decide(&mut self, member: &Member, outcome: Outcome, reason: CancelReason, now: Instant) {
+        if self.verdict.is_some() {
+            return;
+        }
+        if !self.token.is_cancelled() {
+            member.run_cancelled(self.attempt, reason);
+            self.token.cancel();
+        }
+        self.verdict = Some((outcome, now + self.grace));
+    }
+
+    /// The run ended: a hung run no longer counts against liveness.
+    pub(crate) fn end(&mut self, member: &Member) {
+        if member.set_hung(false) {
+            self.health.hung(false);
+        }
+    }
+}
+
+/// Drives one run of a routine, pinned by the caller: catches panics (also from its
+/// `Drop`), enters `span` around every poll, and enforces the limits of `watch` and the
+/// lease that `hold` keeps.
+///
+/// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
+/// in the supervisor's own state, not moved into this future (which would keep it twice).
+pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
+    mut run: Run<'a, F>,
+    member: &'a Member,
+    mut watch: Option<&'a mut Watch>,
+    mut hold: Option<Pin<Box<dyn Future<Output = Lost> + Send + 'a>>>,
+    span: Option<Box<Span>>,
+) -> impl Future<Output = Outcome> + 'a {
+    poll_fn(move |cx| {
+        let Some(fut) = run.as_mut().as_pin_mut() else {
+            return Poll::Ready(Outcome::Ok);
+        };
+        let now = watch.is_some().then(Instant::now);
+        if let (Some(watch), Some(now)) = (watch.as_deref_mut(), now) {
+            // Biased: a lease lost while the process was paused is seen before the run is
+            // polled again.
+            if watch.verdict.is_none()
+                && let Some(lost) = hold.as_mut().and_then(|hold| poll_lease(hold.as_mut(), cx))
+            {
+                hold = None;
+                watch.lease_lost = Some(lost);
+                tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), %lost, "lease lost; stopping the run");
+                let error: BoxError = format!("the lease was lost: {lost}").into();
+                watch.decide(member, Outcome::Failed(Arc::from(error)), CancelReason::LeaseLost, now);
+            }
+            if let Some((outcome, drop_at)) = &watch.verdict
+                && *drop_at <= now
+            {
+                let outcome = outcome.clone();
+                tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), "the run did not return after its limit passed; dropping it");
+                drop_run(run.as_mut(), span.as_deref());
+                return Poll::Ready(outcome);
+            }
+        }
+        let polled = {
+            let _entered = span.as_deref().map(Span::enter);
+            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
+        };
+        let outcome = match polled {
+            Ok(Poll::Ready(result)) => match (watch.as_deref().and_then(|watch| watch.verdict.as_ref()), result) {
+                (Some((outcome, _)), _) => outcome.clone(),
+                (None, Ok(())) => Outcome::Ok,
+                (None, Err(error)) => Outcome::Failed(Arc::from(error)),
+            },
+            Ok(Poll::Pending) => {
+                if let Some(watch) = watch.as_deref_mut()
+                    && let Some(ready) = wake_at(watch, member, cx)
+                {
+                    // A limit passed with no grace period: the run is dropped at once.
+                    drop_run(run.as_mut(), span.as_deref());
+                    return Poll::Ready(ready);
+                }
+                return Poll::Pending;
+            }
+            Err(payload) => Outcome::Panicked(panic_message(payload)),
+        };
+        // Drop the run (and what it holds) here, where a panicking `Drop` is caught.
+        let _entered = span.as_deref().map(Span::enter);
+        if catch_unwind(AssertUnwindSafe(|| run.set(None))).is_err() {
+            tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
+        }
+        Poll::Ready(outcome)
+    })
+}
+
+/// Polls the lease's keeper; `Some` once the lease is lost.
+fn poll_lease(hold: Pin<&mut (dyn Future<Output = Lost> + Send + '_)>, cx: &mut TaskContext<'_>) -> Option<Lost> {
+    match hold.poll(cx) {
+        Poll::Ready(lost) => Some(lost),
+        Poll::Pending => None,
+    }
+}
+
+/// Arms the watch's timer for the next check (the run is pending); `Some` with the run's
+/// outcome if a limit passed and the run must be dropped now.
+fn wake_at(watch: &mut Watch, member: &Member, cx: &mut TaskContext<'_>) -> Option<Outcome> {
+    loop {
+        let now = Instant::now();
+        let next = match watch.verdict {
+            Some((_, drop_at)) => drop_at,
+            None => match watch.check(member, now) {
+                Some(next) => next,
+                // A limit passed now, or there is nothing to check.
+                None => watch.verdict.as_ref().map(|(_, drop_at)| *drop_at)?,
+            },
+        };
+        if let Some((outcome, drop_at)) = &watch.verdict
+            && *drop_at <= now
+        {
+            return Some(outcome.clone());
+        }
+        watch.timer.as_mut().reset(next);
+        if watch.timer.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+    }
+}
+
+/// Drops a run that did not return in time, marking the thread as aborting meanwhile
+/// (its own group, if it made one, aborts its routines at once).
+fn drop_run<F>(mut run: Run<'_, F>, span: Option<&Span>) {
+    let _entered = span.map(Span::enter);
+    abort_scope(|| {
+        if catch_unwind(AssertUnwindSafe(|| run.set(None))).is_err() {
+            tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
+        }
+    });
+}
+
+/// The message of a panic payload; the payload is dropped where its own `Drop` cannot escape.
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    };
+    if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(nested);
+    }
+    message
+}

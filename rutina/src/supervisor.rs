@@ -1,0 +1,376 @@
+//! One routine's whole life in its group — run → outcome → policy → restart or end —
+//! as one future, the routine's task. This is the state machine of the contract's rules
+//! 1–8; everything else only starts it, observes it or cancels it.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::Span;
+
+use crate::aborting::{AbortEnds, Aborting};
+use crate::event::Outcome;
+use crate::group::Membership;
+use crate::lease::{Keeper, SharedLease};
+use crate::policy::BackoffState;
+use crate::run::{Watch, drive, panic_message};
+use crate::schedule::Schedule;
+use crate::{Context, Policy, RestartIntensity, Routine, RunOptions};
+
+/// Runs `routine` with `options` in its group until it ends for good.
+pub(crate) fn supervise<R: Routine>(
+    mut routine: R,
+    options: RunOptions,
+    mut membership: Membership,
+    lease: Option<SharedLease>,
+) -> impl Future<Output = ()> + Send {
+    // A fn returning a block, not an `async fn`: an `async fn` keeps its arguments twice
+    // in its state, and this state is most of an idle routine's memory. Only what the
+    // loop needs is kept; what few routines need is boxed.
+    let RunOptions { on_done, on_error, .. } = options;
+    let mut plan = Plan::new(options, &membership, lease);
+    async move {
+        // The group and the routine are reached through `membership`, not borrowed into
+        // locals (which would be kept in the state of every routine), nor cloned (two
+        // reference counts to bump per routine, one of them shared by all the tasks).
+        let mut attempt: u32 = 1;
+        loop {
+            // The pause before this run, waited for here, where the last run's locals are
+            // out of scope: awaited inside the match below, they would all be kept in the
+            // state of every routine.
+            match plan.as_deref_mut().and_then(|plan| plan.pause.take()) {
+                None => {}
+                Some(Pause::Yield) => {
+                    // Re-run in place: no timer, no new task; only give the scheduler its
+                    // turn when this task's budget is spent.
+                    tokio::task::consume_budget().await;
+                }
+                Some(Pause::Never) => {
+                    tracing::warn!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule never matches; the routine does not run");
+                    break;
+                }
+                Some(Pause::Until { until, scheduled }) => {
+                    membership.member.waiting(until, scheduled);
+                    membership.ending.between_runs = true;
+                    // Boxed: a timer inline would grow the state of every routine.
+                    Box::pin(async {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(until) => {}
+                            _ = membership.member.token.cancelled() => {}
+                        }
+                    })
+                    .await;
+                }
+            }
+            // A singleton waits for its lease.
+            if let Some(keeper) = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut()) {
+                membership.member.standby(true);
+                membership.ending.between_runs = true;
+                let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
+                membership.member.standby(false);
+                membership.member.set_fencing_token(fencing);
+            }
+            // Cancelled before this run: killed, shut down, or restarted by an operator.
+            // A routine that `go` accepted always makes its first run, with its context
+            // already cancelled if need be, so that it can tell it was stopped — unless
+            // it waited for a schedule's first tick or a lease.
+            let cancelled = membership.member.token.is_cancelled();
+            if cancelled && (attempt > 1 || membership.ending.between_runs) {
+                if membership.member.restart_requested() && membership.renew() {
+                    attempt = attempt.saturating_add(1);
+                    continue;
+                }
+                // Notices a group token cancelled from outside.
+                membership.group.is_shutting_down();
+                break;
+            }
+            membership.ending.between_runs = false;
+            let run_token = plan
+                .as_deref_mut()
+                .and_then(|plan| plan.watch.as_mut())
+                .map(|watch| watch.begin(&membership.member, attempt));
+            let ctx = Context::new(membership.member.clone(), attempt, run_token);
+            membership.ending.runs = attempt;
+            if attempt == 1 {
+                // The status made with the member already tells its first run (attempt 0
+                // shows as 1, started when the member was): no lock, no clock read on the
+                // way from `go` to the first run.
+                membership.group.health.first_run_over();
+            } else {
+                membership.member.restarted(attempt);
+            }
+            membership.group.observers.started(&membership.member, attempt);
+            if let Some(plan) = plan.as_deref_mut() {
+                plan.run_started();
+            }
+            // The run is made in a statement of its own and pinned here, in this state:
+            // what a statement's temporaries or a borrowed local hold would be kept in the
+            // state too, next to the run.
+            let outcome = 'run: {
+                let span = run_span(&membership, attempt);
+                // Dropped after the run, if the supervisor is dropped mid-run.
+                let ends = AbortEnds;
+                let made = {
+                    let _entered = span.as_deref().map(Span::enter);
+                    catch_unwind(AssertUnwindSafe(|| routine.run(ctx)))
+                };
+                let run = match made {
+                    Ok(run) => run,
+                    Err(payload) => {
+                        std::mem::forget(ends);
+                        break 'run Outcome::Panicked(panic_message(payload));
+                    }
+                };
+                let run = pin!(Some(run));
+                // Dropped before the run, if the supervisor is dropped mid-run.
+                let aborting = Aborting;
+                let (watch, hold) = match plan.as_deref_mut() {
+                    Some(Plan { watch, keeper, .. }) => {
+                        let hold = keeper.as_mut().map(|keeper| Box::pin(keeper.hold()) as _);
+                        (watch.as_mut(), hold)
+                    }
+                    None => (None, None),
+                };
+                let outcome = drive(run, &membership.member, watch, hold, span).await;
+                std::mem::forget(aborting);
+                std::mem::forget(ends);
+                outcome
+            };
+            let ok = outcome.is_ok();
+            let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
+                Some(watch) => {
+                    watch.end(&membership.member);
+                    watch.lease_lost.is_some()
+                }
+                None => false,
+            };
+            let ran_for = plan.as_deref().map_or(Duration::ZERO, Plan::ran_for);
+            membership.member.run_ended(attempt, outcome.failure(), &membership.group.health);
+            membership.group.observers.finished(&membership.member, attempt, &outcome);
+
+            // An operator's restart: no policy; the routine runs again at once, and the
+            // restart counts against no limit.
+            if membership.member.restart_requested() {
+                membership.group.observers.report(&membership.member, attempt, &outcome);
+                if membership.renew() {
+                    if let Some(plan) = plan.as_deref_mut() {
+                        plan.uncounted += 1;
+                    }
+                    attempt = attempt.saturating_add(1);
+                    continue;
+                }
+                membership.ending.ended(outcome, &membership.group);
+                break;
+            }
+            if membership.member.is_killed() {
+                // Rule 8: no policy; a failure still reaches the errors channel.
+                membership.group.observers.report(&membership.member, attempt, &outcome);
+                membership.ending.ended(outcome, &membership.group);
+                break;
+            }
+            // A singleton that lost its lease: no policy; back to standby.
+            if lease_lost && !membership.group.is_shutting_down() {
+                membership.group.observers.report(&membership.member, attempt, &outcome);
+                if let Some(plan) = plan.as_deref_mut() {
+                    plan.uncounted += 1;
+                }
+                attempt = attempt.saturating_add(1);
+                continue;
+            }
+            match if ok { on_done } else { on_error } {
+                Policy::DoNothing => {
+                    membership.group.observers.report(&membership.member, attempt, &outcome);
+                    membership.ending.ended(outcome, &membership.group);
+                    break;
+                }
+                Policy::Shutdown => {
+                    membership.group.shutdown_by(&membership.member, attempt, &outcome);
+                    membership.ending.ended(outcome, &membership.group);
+                    break;
+                }
+                Policy::Restart => {
+                    // There whenever a policy is `Restart`.
+                    let Some(plan) = plan.as_deref_mut() else {
+                        membership.group.observers.report(&membership.member, attempt, &outcome);
+                        membership.ending.ended(outcome, &membership.group);
+                        break;
+                    };
+                    if membership.group.is_shutting_down() {
+                        // Rule 6: nothing restarts during a shutdown.
+                        membership.group.observers.report(&membership.member, attempt, &outcome);
+                        membership.ending.ended(outcome, &membership.group);
+                        break;
+                    }
+                    let restarts = attempt - plan.uncounted;
+                    if plan.max_count.is_some_and(|max| restarts > max) {
+                        membership.group.run_limit(&membership.member, attempt, &outcome);
+                        membership.ending.ended(outcome, &membership.group);
+                        break;
+                    }
+                    if let Some(intensity) = plan.intensity_exceeded() {
+                        membership.group.restart_intensity(
+                            &membership.member,
+                            attempt,
+                            &outcome,
+                            intensity.max_restarts,
+                            intensity.within,
+                        );
+                        membership.ending.ended(outcome, &membership.group);
+                        break;
+                    }
+                    membership.group.observers.report(&membership.member, attempt, &outcome);
+                    let Some(pause) = plan.next_pause(ok, ran_for) else {
+                        tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
+                        membership.ending.ended(outcome, &membership.group);
+                        break;
+                    };
+                    attempt = attempt.saturating_add(1);
+                    let delay = match pause {
+                        Pause::Until { until, .. } => until.saturating_duration_since(Instant::now()),
+                        Pause::Yield | Pause::Never => Duration::ZERO,
+                    };
+                    membership.group.observers.restarting(&membership.member, attempt, delay);
+                    plan.pause = Some(pause);
+                }
+            }
+        }
+        // A singleton that ends for good lets its lease go at once.
+        if let Some(keeper) = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut()) {
+            Box::pin(keeper.release()).await;
+            membership.member.set_fencing_token(None);
+        }
+    }
+}
+
+/// The span every run executes in: `routine`, target `rutina`, with the routine's name,
+/// id and attempt; boxed, and made only when a subscriber wants it (a span inline would
+/// grow the state of every routine). At level ERROR, so that it is enabled whenever any
+/// record of target `rutina` is: what the routine logs at any level carries its fields.
+fn run_span(membership: &Membership, attempt: u32) -> Option<Box<Span>> {
+    let member = &membership.member;
+    let span = tracing::error_span!(target: "rutina", "routine", name = %member.name(), id = member.id.get(), attempt);
+    (!span.is_disabled()).then(|| Box::new(span))
+}
+
+/// The pause before a run.
+enum Pause {
+    /// None: run again in place, after giving the scheduler its turn.
+    Yield,
+    /// Until `until`: a backoff, or (`scheduled`) a schedule's tick.
+    Until { until: Instant, scheduled: bool },
+    /// Forever: a schedule with no time left.
+    #[cfg_attr(not(feature = "cron"), allow(dead_code))]
+    Never,
+}
+
+/// What only some routines need — restarts, a schedule, limits on a run, a lease — boxed
+/// and made only for those: the many that have none (servers, consumers) do not carry it
+/// in their state.
+struct Plan {
+    backoff: BackoffState,
+    max_count: Option<u32>,
+    /// Runs that were not restarts a limit counts: an operator's restarts, a lost lease.
+    uncounted: u32,
+    /// Whether the backoff wants to know how long each run lasted.
+    measures_runs: bool,
+    /// When the current run began, if measured (or the routine is scheduled).
+    run_started_at: Option<Instant>,
+    /// The restart intensity, and when the restarts within its window were made.
+    intensity: Option<(RestartIntensity, VecDeque<Instant>)>,
+    schedule: Option<Schedule>,
+    /// The pause before the next run, once a restart is decided.
+    pause: Option<Pause>,
+    /// The limits of each run (timeout, heartbeat, lease).
+    watch: Option<Watch>,
+    /// A singleton's lease.
+    keeper: Option<Keeper>,
+}
+
+impl Plan {
+    /// The plan of a routine with `options`, if it needs one.
+    fn new(options: RunOptions, membership: &Membership, lease: Option<SharedLease>) -> Option<Box<Plan>> {
+        let RunOptions {
+            on_done,
+            on_error,
+            timeout,
+            max_count,
+            backoff,
+            restart_intensity,
+            heartbeat,
+            schedule,
+            singleton,
+            ..
+        } = options;
+        let keeper = singleton.zip(lease).map(|(key, lease)| Keeper::with_shared(lease, &key));
+        let watched = timeout.is_some() || heartbeat.is_some() || keeper.is_some();
+        let restarts = on_done == Policy::Restart || on_error == Policy::Restart;
+        if !(restarts || watched || schedule.is_some()) {
+            return None;
+        }
+        let member = &membership.member;
+        let backoff = BackoffState::new(&backoff, member.id.get());
+        let watch = watched.then(|| Watch::new(timeout, heartbeat, member.grace(), membership.group.health.clone()));
+        // A cron schedule waits for its first tick; `every` runs at once.
+        let pause = match &schedule {
+            #[cfg(feature = "cron")]
+            Some(schedule @ Schedule::Cron(_)) => Some(match schedule.next(None, Instant::now()) {
+                Some(until) => Pause::Until { until, scheduled: true },
+                None => Pause::Never,
+            }),
+            _ => None,
+        };
+        Some(Box::new(Plan {
+            measures_runs: backoff.measures_runs() || schedule.is_some(),
+            backoff,
+            max_count,
+            uncounted: 0,
+            run_started_at: None,
+            intensity: restart_intensity.map(|intensity| (intensity, VecDeque::new())),
+            schedule,
+            pause,
+            watch,
+            keeper,
+        }))
+    }
+
+    fn run_started(&mut self) {
+        self.run_started_at = self.measures_runs.then(Instant::now);
+    }
+
+    /// How long the run lasted (`Duration::ZERO` when not measured).
+    fn ran_for(&self) -> Duration {
+        self.run_started_at.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// The pause before the next run: the schedule's next tick, or the backoff. `None`:
+    /// the schedule has no time left.
+    fn next_pause(&mut self, ok: bool, ran_for: Duration) -> Option<Pause> {
+        if let Some(schedule) = &self.schedule {
+            let until = schedule.next(self.run_started_at, Instant::now())?;
+            return Some(Pause::Until { until, scheduled: true });
+        }
+        let delay = self.backoff.delay(ok, ran_for);
+        Some(if delay.is_zero() {
+            Pause::Yield
+        } else {
+            Pause::Until { until: Instant::now() + delay, scheduled: false }
+        })
+    }
+
+    /// Records a restart now; the intensity if this restart would exceed it.
+    fn intensity_exceeded(&mut self) -> Option<RestartIntensity> {
+        let (intensity, window) = self.intensity.as_mut()?;
+        let now = Instant::now();
+        while window.front().is_some_and(|t| now.saturating_duration_since(*t) >= intensity.within) {
+            window.pop_front();
+        }
+        if window.len() >= intensity.max_restarts as usize {
+            return Some(*intensity);
+        }
+        window.push_back(now);
+        None
+    }
+}
