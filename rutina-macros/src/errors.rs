@@ -27,6 +27,11 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// The value of `result`, or `None` with its error recorded.
+    pub(crate) fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|error| self.push(error)).ok()
+    }
+
     /// How many errors were recorded.
     pub(crate) fn count(&self) -> usize {
         self.0.as_ref().map_or(0, |errors| errors.into_iter().count())

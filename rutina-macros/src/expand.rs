@@ -14,7 +14,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 
-use crate::attr::{self, MainArgs, RoutineArgs, Variants};
+use crate::attr::{self, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
 use crate::errors::Errors;
 use crate::item::{self, RoutineFn};
 use crate::valid::{self, Shape};
@@ -157,11 +157,11 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
     };
     let mut calls = vec![quote!(.name(#name))];
     if let Some(policy) = &args.on_done {
-        let policy = variant_path(policy.value, policy.span);
+        let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_done(#policy)));
     }
     if let Some(policy) = &args.on_error {
-        let policy = variant_path(policy.value, policy.span);
+        let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_error(#policy)));
     }
     if let Some(timeout) = &args.timeout {
@@ -198,9 +198,9 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
 }
 
 /// `::rutina::__private::Policy::Restart`, the variant spanned where the user wrote it.
-fn variant_path<V: Variants>(value: V, span: Span) -> TokenStream {
-    let ty = Ident::new(V::TYPE, Span::call_site());
-    let variant = Ident::new(value.name(), span);
+fn variant_path(ty: &str, variant: &Spanned<&str>) -> TokenStream {
+    let ty = Ident::new(ty, Span::call_site());
+    let variant = Ident::new(variant.value, variant.span);
     quote!(::rutina::__private::#ty::#variant)
 }
 
@@ -225,7 +225,7 @@ fn main_fn(args: &MainArgs) -> TokenStream {
         None => default.clone(),
     };
     let shutdown_order = match &args.shutdown_order {
-        Some(order) => variant_path(order.value, order.span),
+        Some(order) => variant_path(SHUTDOWN_ORDER.ty, order),
         None => default.clone(),
     };
     let setup = match &args.setup {
