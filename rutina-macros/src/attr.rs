@@ -19,12 +19,14 @@ use syn::parse::{ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, Token};
 
-use crate::errors::Errors;
+use crate::errors::{Errors, code};
 
 /// How the attribute macro is named in messages.
 pub(crate) const ROUTINE: &str = "#[rutina::routine]";
 /// How the function-like macro is named in messages.
 pub(crate) const MAIN: &str = "rutina::main!";
+/// How the derive is named in messages.
+pub(crate) const FROM_REF: &str = "#[derive(rutina::FromRef)]";
 
 /// A value together with the span of the tokens it was written with.
 #[derive(Clone, Debug)]
@@ -587,7 +589,7 @@ fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPat
                 format!(
                     "write the fn without calling it: `{key}: {}`; {MAIN} calls it once, \
                      before it starts the runtime",
-                    path_text(&call.func)
+                    code(&call.func)
                 ),
             ))
         }
@@ -599,15 +601,6 @@ fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPat
                 spec.example
             ),
         )),
-    }
-}
-
-/// A path as the user would write it: `config::load`, not `config :: load`.
-fn path_text(path: impl ToTokens) -> String {
-    let text = path.to_token_stream().to_string().replace(" :: ", "::");
-    match text.strip_prefix(":: ") {
-        Some(rest) => format!("::{rest}"),
-        None => text,
     }
 }
 

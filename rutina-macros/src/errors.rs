@@ -44,6 +44,14 @@ impl Errors {
     }
 }
 
+/// Tokens as a user writes them, for messages: `Arc<Config>` and `config::load`, not
+/// `Arc < Config >` and `config :: load`.
+pub(crate) fn code(tokens: impl ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string().replace(" -> ", "\0");
+    let tight = [(" :: ", "::"), (":: ", "::"), (" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">"), (" ,", ",")];
+    tight.iter().fold(text, |text, (spaced, tight)| text.replace(spaced, tight)).replace('\0', " -> ")
+}
+
 impl ToTokens for Errors {
     /// One `::core::compile_error!` per recorded error, each at its own span.
     fn to_tokens(&self, tokens: &mut TokenStream) {

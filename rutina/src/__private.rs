@@ -5,7 +5,10 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::process::ExitCode;
 
-pub use crate::{Backoff, BoxError, Context, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
+pub use crate::{
+    Backoff, BoxError, Context, FromRef, Policy, Provides, Routine, RunOptions, Rutina, ShutdownOrder, StatefulRoutine,
+    WithState,
+};
 pub use ::core::time::Duration;
 
 use crate::Error;
@@ -13,17 +16,21 @@ use crate::Error;
 use crate::Options;
 use crate::group::describe;
 
-/// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.
+/// Implemented by the `#[rutina::routine]` items without state: what `rutina::main!`
+/// accepts.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a `#[rutina::routine]`",
-    label = "not a `#[rutina::routine]` item",
-    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`"
+    message = "`{Self}` is not a `#[rutina::routine]` that `rutina::main!` can start",
+    label = "not a `#[rutina::routine]` item, or one that takes a state",
+    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`",
+    note = "a routine with parameters after its `Context` takes them from a state, which \
+            `rutina::main!` cannot give yet: start it from a hand-written `main`, with \
+            `rutina.go(name.with_state(state))`"
 )]
 pub trait Declared: Routine {}
 
-/// Identity, with the `Declared` bound spanned on the `main!` entry.
-pub fn declared<R: Declared>(routine: R) -> R {
-    routine
+/// Starts a `main!` entry, with the `Declared` bound spanned on it.
+pub fn start<R: Declared>(rutina: &Rutina, routine: R) -> crate::Id {
+    rutina.go(routine)
 }
 
 /// What a `#[rutina::routine]` fn may return.
