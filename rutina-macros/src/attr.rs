@@ -1,24 +1,32 @@
 //! Parse: the arguments of `#[rutina::routine(key = value, ..)]` and the input of
 //! `rutina::main!(..)`, turned into typed values, each kept with its span.
 //!
-//! Both parsers are plain functions over `proc_macro2::TokenStream`: they take any
-//! tokens, never panic, record every problem they find in an [`Errors`] (one error per
-//! offending token, so a user fixes everything in one compile) and return whatever
-//! parsed cleanly. Semantic checks (zero durations, empty lists, the fn's signature)
-//! are `valid.rs`'s business.
+//! syn does the syntax: both inputs are a `Punctuated` list of [`Entry`]s (`key = value`
+//! for the attribute, `key: value` or a routine's path for `main!`), and every value is a
+//! `syn::Expr` (`(5, "1m")`, `-1`, `Policy::Restart`, `[a, b]`). What is written here
+//! are the diagnostics. Each entry is read up to its comma and checked on its own, and
+//! every problem goes into one [`Errors`], so a user fixes everything in one compile.
+//! Semantic checks (zero durations, empty lists, the fn's signature) are `valid.rs`'s
+//! business.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use proc_macro2::{Delimiter, Ident, Spacing, Span, TokenStream, TokenTree};
-use syn::ext::IdentExt as _;
+use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative as _;
+use syn::parse::{ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, Token};
 
-use crate::errors::Errors;
+use crate::errors::{Errors, code};
 
 /// How the attribute macro is named in messages.
 pub(crate) const ROUTINE: &str = "#[rutina::routine]";
 /// How the function-like macro is named in messages.
 pub(crate) const MAIN: &str = "rutina::main!";
+/// How the derive is named in messages.
+pub(crate) const FROM_REF: &str = "#[derive(rutina::FromRef)]";
 
 /// A value together with the span of the tokens it was written with.
 #[derive(Clone, Debug)]
@@ -27,73 +35,22 @@ pub(crate) struct Spanned<T> {
     pub(crate) span: Span,
 }
 
-/// A closed set of unit variants mirroring one of rutina's enums, written as the bare
-/// variant (`Restart`) or a path ending in `Type::Variant` (`Policy::Restart`,
-/// `rutina::Policy::Restart`).
-pub(crate) trait Variants: Copy + 'static {
+/// The variants of one of rutina's enums that a key takes, written bare (`Restart`) or
+/// as a path ending in `Type::Variant` (`Policy::Restart`, `rutina::Policy::Restart`).
+/// A parsed value is the variant's name, which `expand.rs` spells out in full.
+pub(crate) struct Enum {
     /// The enum's name in rutina.
-    const TYPE: &'static str;
+    pub(crate) ty: &'static str,
     /// What one value is called in messages.
-    const WHAT: &'static str;
-    /// Every variant, in the order messages list them.
-    const ALL: &'static [Self];
-
-    /// The variant's name, as written in the macro and in rutina.
-    fn name(self) -> &'static str;
-
-    /// The variant called `name`, if any.
-    fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|variant| variant.name() == name)
-    }
-
-    /// "`A`, `B`, `C`", for messages.
-    fn list() -> String {
-        let names: Vec<String> = Self::ALL.iter().map(|variant| format!("`{}`", variant.name())).collect();
-        names.join(", ")
-    }
+    what: &'static str,
+    variants: &'static [&'static str],
 }
 
-/// What the runtime does after a run (mirrors `rutina::Policy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Policy {
-    DoNothing,
-    Restart,
-    Shutdown,
-}
-
-impl Variants for Policy {
-    const TYPE: &'static str = "Policy";
-    const WHAT: &'static str = "policy";
-    const ALL: &'static [Policy] = &[Policy::DoNothing, Policy::Restart, Policy::Shutdown];
-
-    fn name(self) -> &'static str {
-        match self {
-            Policy::DoNothing => "DoNothing",
-            Policy::Restart => "Restart",
-            Policy::Shutdown => "Shutdown",
-        }
-    }
-}
-
-/// In which order `main!`'s group stops its routines (mirrors `rutina::ShutdownOrder`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ShutdownOrder {
-    AllAtOnce,
-    ReverseStart,
-}
-
-impl Variants for ShutdownOrder {
-    const TYPE: &'static str = "ShutdownOrder";
-    const WHAT: &'static str = "shutdown order";
-    const ALL: &'static [ShutdownOrder] = &[ShutdownOrder::AllAtOnce, ShutdownOrder::ReverseStart];
-
-    fn name(self) -> &'static str {
-        match self {
-            ShutdownOrder::AllAtOnce => "AllAtOnce",
-            ShutdownOrder::ReverseStart => "ReverseStart",
-        }
-    }
-}
+/// What the runtime does after a run: `rutina::Policy`.
+pub(crate) const POLICY: Enum = Enum { ty: "Policy", what: "policy", variants: &["DoNothing", "Restart", "Shutdown"] };
+/// In which order `main!`'s group stops its routines: `rutina::ShutdownOrder`.
+pub(crate) const SHUTDOWN_ORDER: Enum =
+    Enum { ty: "ShutdownOrder", what: "shutdown order", variants: &["AllAtOnce", "ReverseStart"] };
 
 /// `restart_intensity = (5, "1m")`: at most `max_restarts` restarts within any window
 /// of `within` (mirrors `rutina::RestartIntensity`).
@@ -107,8 +64,8 @@ pub(crate) struct Intensity {
 /// and parsed cleanly are `Some`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RoutineArgs {
-    pub(crate) on_done: Option<Spanned<Policy>>,
-    pub(crate) on_error: Option<Spanned<Policy>>,
+    pub(crate) on_done: Option<Spanned<&'static str>>,
+    pub(crate) on_error: Option<Spanned<&'static str>>,
     pub(crate) timeout: Option<Spanned<Duration>>,
     pub(crate) max_count: Option<Spanned<u32>>,
     pub(crate) name: Option<Spanned<String>>,
@@ -129,7 +86,7 @@ pub(crate) struct MainArgs {
     /// call for the short form. `None` for a braced call without a `routines` key.
     pub(crate) list_span: Option<Span>,
     pub(crate) shutdown_timeout: Option<Spanned<Duration>>,
-    pub(crate) shutdown_order: Option<Spanned<ShutdownOrder>>,
+    pub(crate) shutdown_order: Option<Spanned<&'static str>>,
     /// `setup: init_logging`: the fn called before the runtime is built, as written
     /// (its tokens keep their spans).
     pub(crate) setup: Option<syn::ExprPath>,
@@ -147,10 +104,6 @@ const fn key(name: &'static str, example: &'static str) -> Key {
     Key { name, example, flag: false }
 }
 
-const fn flag(name: &'static str, example: &'static str) -> Key {
-    Key { name, example, flag: true }
-}
-
 const ROUTINE_KEYS: &[Key] = &[
     key("on_done", "on_done = Restart"),
     key("on_error", "on_error = Shutdown"),
@@ -160,7 +113,7 @@ const ROUTINE_KEYS: &[Key] = &[
     key("backoff", "backoff = \"100ms\""),
     key("restart_intensity", "restart_intensity = (5, \"1m\")"),
     key("grace_period", "grace_period = \"10s\""),
-    flag("readiness_gate", "readiness_gate = true"),
+    Key { flag: true, ..key("readiness_gate", "readiness_gate = true") },
 ];
 
 const MAIN_KEYS: &[Key] = &[
@@ -175,34 +128,27 @@ const DURATION_HINT: &str = "write it like \"250ms\", \"5s\" or \"1m 30s\"";
 /// Parses the arguments of `#[rutina::routine(..)]` (the tokens inside the parentheses).
 pub(crate) fn parse_routine_args(tokens: TokenStream, errors: &mut Errors) -> RoutineArgs {
     let mut args = RoutineArgs::default();
-    let mut seen: Vec<String> = Vec::new();
-    for entry in split_entries(tokens, ROUTINE, "a key", errors) {
-        let Some((key, spec, value)) = key_value(entry, ROUTINE_KEYS, '=', ROUTINE, errors) else {
+    let mut seen = Vec::new();
+    for entry in Entry::parse_all(tokens, Entry::routine, errors) {
+        let Some((key, spec, value, duplicate)) = entry.check(ROUTINE_KEYS, '=', ROUTINE, &mut seen, errors) else {
             continue;
         };
-        let duplicate = check_duplicate(&key, &mut seen, ROUTINE, errors);
         let named = format!("`{key}`");
-        let parsed = match spec.name {
-            "on_done" => variant(&key, '=', value).map(|v| set(&mut args.on_done, v, duplicate)),
-            "on_error" => variant(&key, '=', value).map(|v| set(&mut args.on_error, v, duplicate)),
-            "timeout" => duration(&named, spec, value).map(|v| set(&mut args.timeout, v, duplicate)),
+        match spec.name {
+            "on_done" => set(&mut args.on_done, errors.ok(variant(&POLICY, &key, "=", &value)), duplicate),
+            "on_error" => set(&mut args.on_error, errors.ok(variant(&POLICY, &key, "=", &value)), duplicate),
+            "timeout" => set(&mut args.timeout, errors.ok(duration(&named, spec, &value)), duplicate),
             "max_count" => {
-                count(&named, spec, MAX_COUNT_MEANING, value).map(|v| set(&mut args.max_count, v, duplicate))
+                set(&mut args.max_count, errors.ok(count(&named, spec, MAX_COUNT_MEANING, &value)), duplicate);
             }
-            "name" => string(&key, spec, value).map(|v| set(&mut args.name, v, duplicate)),
-            "backoff" => duration(&named, spec, value).map(|v| set(&mut args.backoff, v, duplicate)),
+            "name" => set(&mut args.name, errors.ok(string(&key, spec, &value)), duplicate),
+            "backoff" => set(&mut args.backoff, errors.ok(duration(&named, spec, &value)), duplicate),
             "restart_intensity" => {
-                if let Some(intensity) = restart_intensity(&key, spec, value, errors) {
-                    set(&mut args.restart_intensity, intensity, duplicate);
-                }
-                Ok(())
+                set(&mut args.restart_intensity, restart_intensity(&key, spec, &value, errors), duplicate);
             }
-            "grace_period" => duration(&named, spec, value).map(|v| set(&mut args.grace_period, v, duplicate)),
-            "readiness_gate" => boolean(&key, spec, value).map(|v| set(&mut args.readiness_gate, v, duplicate)),
-            _ => Ok(()),
-        };
-        if let Err(error) = parsed {
-            errors.push(error);
+            "grace_period" => set(&mut args.grace_period, errors.ok(duration(&named, spec, &value)), duplicate),
+            "readiness_gate" => set(&mut args.readiness_gate, errors.ok(boolean(&key, spec, &value)), duplicate),
+            _ => {}
         }
     }
     args
@@ -212,230 +158,267 @@ pub(crate) fn parse_routine_args(tokens: TokenStream, errors: &mut Errors) -> Ro
 /// `routines: [a, b], shutdown_timeout: "30s"`.
 pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
     let mut args = MainArgs::default();
-    let entries = split_entries(tokens, MAIN, "a routine", errors);
-    let keyed = entries.first().is_some_and(|entry| looks_keyed(entry));
-    if !keyed {
+    let entries = Entry::parse_all(tokens, Entry::main, errors);
+    let braced = entries.iter().find(|entry| !matches!(entry, Entry::Missing(_)));
+    if !matches!(braced, Some(Entry::Keyed { .. })) {
         args.list_span = Some(Span::call_site());
         for entry in entries {
-            args.written += 1;
-            if looks_keyed(&entry) {
-                errors.spanning(
-                    TokenStream::from_iter(entry),
+            match entry {
+                Entry::Missing(comma) => {
+                    errors.at(comma, format!("unexpected `,` in {MAIN}: expected a routine before it"));
+                    continue;
+                }
+                Entry::Keyed { key, sep, value } => errors.spanning(
+                    quote::quote!(#key #sep #value),
                     format!(
                         "{MAIN} takes options only in its braced form: \
                          `rutina::main! {{ routines: [http_server], shutdown_timeout: \"30s\" }}`"
                     ),
-                );
-            } else if let Some(path) = routine_path(entry, errors) {
-                args.routines.push(path);
+                ),
+                Entry::Value(value) => args.routines.extend(routine_path(&value, errors)),
             }
+            args.written += 1;
         }
         return args;
     }
 
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
     for entry in entries {
-        let Some((key, spec, value)) = key_value(entry, MAIN_KEYS, ':', MAIN, errors) else {
+        let Some((key, spec, value, duplicate)) = entry.check(MAIN_KEYS, ':', MAIN, &mut seen, errors) else {
             continue;
         };
-        let duplicate = check_duplicate(&key, &mut seen, MAIN, errors);
         match spec.name {
             "routines" => {
-                let (list_span, routines, written) = routine_list(&key, spec, value, errors);
+                let (list_span, routines, written) = routine_list(&key, spec, &value, errors);
                 if !duplicate {
-                    args.list_span = list_span;
-                    args.routines = routines;
-                    args.written = written;
+                    (args.list_span, args.routines, args.written) = (list_span, routines, written);
                 }
             }
-            "shutdown_timeout" => match duration(&format!("`{key}`"), spec, value) {
-                Ok(value) => set(&mut args.shutdown_timeout, value, duplicate),
-                Err(error) => errors.push(error),
-            },
-            "shutdown_order" => match variant(&key, ':', value) {
-                Ok(value) => set(&mut args.shutdown_order, value, duplicate),
-                Err(error) => errors.push(error),
-            },
-            "setup" => match setup_path(&key, spec, value) {
-                Ok(value) => set(&mut args.setup, value, duplicate),
-                Err(error) => errors.push(error),
-            },
+            "shutdown_timeout" => {
+                set(&mut args.shutdown_timeout, errors.ok(duration(&format!("`{key}`"), spec, &value)), duplicate);
+            }
+            "shutdown_order" => {
+                let order = variant(&SHUTDOWN_ORDER, &key, ":", &value);
+                set(&mut args.shutdown_order, errors.ok(order), duplicate);
+            }
+            "setup" => set(&mut args.setup, errors.ok(setup_path(&key, spec, &value)), duplicate),
             _ => {}
         }
     }
     args
 }
 
-/// Stores a parsed value unless its key was a duplicate (the first one wins).
-fn set<T>(slot: &mut Option<T>, value: T, duplicate: bool) {
-    if !duplicate {
-        *slot = Some(value);
+/// Stores a value that parsed, unless its key was a duplicate (the first one wins).
+fn set<T>(slot: &mut Option<T>, value: Option<T>, duplicate: bool) {
+    if !duplicate && value.is_some() {
+        *slot = value;
     }
 }
 
-/// Splits a token stream at its top-level commas (commas inside groups stay), allowing
-/// one trailing comma. Reports a comma with nothing before it.
-fn split_entries(tokens: TokenStream, macro_name: &str, what: &str, errors: &mut Errors) -> Vec<Vec<TokenTree>> {
-    let mut entries = Vec::new();
-    let mut current = Vec::new();
-    for token in tokens {
-        match token {
-            TokenTree::Punct(comma) if comma.as_char() == ',' => {
-                if current.is_empty() {
-                    errors.at(comma.span(), format!("unexpected `,` in {macro_name}: expected {what} before it"));
-                } else {
-                    entries.push(std::mem::take(&mut current));
-                }
+/// One entry of a macro's input, as written up to its comma.
+enum Entry {
+    /// `key = value`, `key: value` or `key` alone: the separator may be wrong and the
+    /// value missing or malformed, which [`Entry::check`] reports.
+    Keyed { key: Ident, sep: Option<TokenTree>, value: Expr },
+    /// Anything else: a routine's path in `main!`'s short form.
+    Value(Expr),
+    /// Nothing, before a stray comma.
+    Missing(Span),
+}
+
+impl Entry {
+    /// The entries of a macro's input, separated by commas; `entry` reads one. Each is
+    /// read up to its comma, so that a mistake in one leaves the others to be checked.
+    fn parse_all(
+        tokens: TokenStream,
+        entry: fn(ParseStream<'_>) -> syn::Result<Entry>,
+        errors: &mut Errors,
+    ) -> Vec<Entry> {
+        let entries = |input: ParseStream<'_>| Punctuated::<Entry, Token![,]>::parse_terminated_with(input, entry);
+        // No entry stops before its comma, so this does not fail.
+        errors.ok(entries.parse2(tokens)).map_or_else(Vec::new, |entries| entries.into_iter().collect())
+    }
+
+    /// An entry of `#[rutina::routine(..)]`: a key starts with an identifier.
+    fn routine(input: ParseStream<'_>) -> syn::Result<Entry> {
+        Entry::parse(input, input.peek(Ident::peek_any))
+    }
+
+    /// An entry of `main!`: a key is an identifier before `:` (or `=`, to be reported);
+    /// anything else is a value (a routine's path, in the short form).
+    fn main(input: ParseStream<'_>) -> syn::Result<Entry> {
+        let keyed = input.peek(Ident::peek_any)
+            && (input.peek2(Token![:]) && !input.peek2(Token![::]) || input.peek2(Token![=]));
+        Entry::parse(input, keyed)
+    }
+
+    /// An entry of a list in a value: never a key.
+    fn value(input: ParseStream<'_>) -> syn::Result<Entry> {
+        Entry::parse(input, false)
+    }
+
+    fn parse(input: ParseStream<'_>, keyed: bool) -> syn::Result<Entry> {
+        if input.peek(Token![,]) {
+            return Ok(Entry::Missing(input.span()));
+        }
+        if !keyed {
+            return expr_or_tokens(input).map(Entry::Value);
+        }
+        let key = input.call(Ident::parse_any)?;
+        let sep = if input.is_empty() || input.peek(Token![,]) { None } else { Some(input.parse()?) };
+        Ok(Entry::Keyed { key, sep, value: expr_or_tokens(input)? })
+    }
+
+    /// Checks the entry against `keys`, written `key <sep> value`. Reports a stray
+    /// comma, an entry that is not a key, a key that is not one of `keys` or was given
+    /// before, a wrong separator, a missing value. Returns the key, what it is, its value
+    /// (a flag alone reads as `true`), and whether it is a duplicate (whose value is
+    /// still checked, then dropped).
+    fn check<'k>(
+        self,
+        keys: &'k [Key],
+        sep: char,
+        macro_name: &str,
+        seen: &mut Vec<String>,
+        errors: &mut Errors,
+    ) -> Option<(Ident, &'k Key, Expr, bool)> {
+        let (key, written_sep, value) = match self {
+            Entry::Keyed { key, sep, value } => (key.unraw(), sep, value),
+            // A key alone, in `main!`: `setup`.
+            Entry::Value(Expr::Path(path)) if path.path.get_ident().is_some() => {
+                (path.path.get_ident()?.unraw(), None, Expr::Verbatim(TokenStream::new()))
             }
-            other => current.push(other),
-        }
-    }
-    if !current.is_empty() {
-        entries.push(current);
-    }
-    entries
-}
-
-/// Whether an entry starts like `key: ..` or `key = ..` (rather than a path).
-fn looks_keyed(entry: &[TokenTree]) -> bool {
-    match entry {
-        [TokenTree::Ident(_), TokenTree::Punct(punct), ..] => {
-            punct.as_char() == '=' || (punct.as_char() == ':' && punct.spacing() == Spacing::Alone)
-        }
-        _ => false,
-    }
-}
-
-/// Splits `key <sep> value` and looks the key up. Reports a missing or unknown key, a
-/// wrong separator and a missing value; returns `None` then. A [flag](Key::flag) written
-/// alone comes back with the value `true`, spanned on the key.
-fn key_value<'k>(
-    entry: Vec<TokenTree>,
-    keys: &'k [Key],
-    sep: char,
-    macro_name: &str,
-    errors: &mut Errors,
-) -> Option<(Ident, &'k Key, TokenStream)> {
-    let mut tokens = entry.into_iter();
-    let key = match tokens.next() {
-        Some(TokenTree::Ident(key)) => key,
-        Some(first) => {
-            let entry = TokenStream::from_iter(std::iter::once(first).chain(tokens));
-            errors.spanning(
-                entry,
-                format!(
-                    "expected a key in {macro_name}, like `{}`; the keys are {}",
-                    keys.first().map_or("", |key| key.example),
-                    key_list(keys)
-                ),
-            );
-            return None;
-        }
-        None => return None,
-    };
-    let name = key.unraw().to_string();
-    let Some(spec) = keys.iter().find(|spec| spec.name == name) else {
-        let mut message = format!("unknown key `{name}` in {macro_name}; expected one of {}", key_list(keys));
-        if let Some(close) = closest(&name, keys.iter().map(|spec| spec.name)) {
-            let _ = write!(message, " (did you mean `{close}`?)");
-        }
-        errors.at(key.span(), message);
-        return None;
-    };
-    match tokens.next() {
-        Some(TokenTree::Punct(punct)) if punct.as_char() == sep => {
-            let value = TokenStream::from_iter(tokens);
-            if value.is_empty() {
-                errors.at(punct.span(), format!("missing value after `{name} {sep}`; write `{}`", spec.example));
+            Entry::Value(value) => {
+                errors.spanning(&value, expected_key(keys, macro_name));
                 return None;
             }
-            Some((key, spec, value))
+            Entry::Missing(comma) => {
+                errors.at(comma, format!("unexpected `,` in {macro_name}: expected a key before it"));
+                return None;
+            }
+        };
+        let name = key.to_string();
+        let Some(spec) = keys.iter().find(|spec| spec.name == name) else {
+            let hint = did_you_mean(&name, keys.iter().map(|spec| spec.name));
+            let list = backticked(keys.iter().map(|spec| spec.name));
+            errors.at(key.span(), format!("unknown key `{name}` in {macro_name}; expected one of {list}{hint}"));
+            return None;
+        };
+        let value = match written_sep {
+            None if spec.flag => {
+                Expr::Lit(ExprLit { attrs: Vec::new(), lit: Lit::Bool(syn::LitBool::new(true, key.span())) })
+            }
+            None => {
+                errors.at(key.span(), format!("`{name}` needs a value; write `{}`", spec.example));
+                return None;
+            }
+            Some(TokenTree::Punct(punct)) if punct.as_char() == sep => {
+                if is_empty(&value) {
+                    let written = if sep == ':' { format!("{name}:") } else { format!("{name} {sep}") };
+                    errors.at(punct.span(), format!("missing value after `{written}`; write `{}`", spec.example));
+                    return None;
+                }
+                value
+            }
+            Some(other) => {
+                errors.at(other.span(), format!("expected `{sep}` after `{name}`; write `{}`", spec.example));
+                return None;
+            }
+        };
+        let duplicate = seen.contains(&name);
+        if duplicate {
+            errors.at(key.span(), format!("duplicate key `{name}` in {macro_name}; each key may be given once"));
+        } else {
+            seen.push(name);
         }
-        Some(other) => {
-            errors.at(other.span(), format!("expected `{sep}` after `{name}`; write `{}`", spec.example));
-            None
-        }
-        None if spec.flag => {
-            let value = TokenStream::from(TokenTree::Ident(Ident::new("true", key.span())));
-            Some((key, spec, value))
-        }
-        None => {
-            errors.at(key.span(), format!("`{name}` needs a value; write `{}`", spec.example));
-            None
-        }
+        Some((key, spec, value, duplicate))
     }
 }
 
-/// Records `key` as seen; reports it (and returns true) when it was seen before.
-fn check_duplicate(key: &Ident, seen: &mut Vec<String>, macro_name: &str, errors: &mut Errors) -> bool {
-    let name = key.unraw().to_string();
-    if seen.contains(&name) {
-        errors.at(key.span(), format!("duplicate key `{name}` in {macro_name}; each key may be given once"));
-        true
-    } else {
-        seen.push(name);
-        false
+/// One expression up to the next comma (or the end). Tokens that are not one
+/// expression come back as `Expr::Verbatim`, so that the key's own check says what it
+/// expects, on all of them.
+fn expr_or_tokens(input: ParseStream<'_>) -> syn::Result<Expr> {
+    let fork = input.fork();
+    if let Ok(expr) = fork.parse::<Expr>()
+        && (fork.is_empty() || fork.peek(Token![,]))
+    {
+        input.advance_to(&fork);
+        return Ok(expr);
+    }
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(Expr::Verbatim(tokens))
+}
+
+fn is_empty(value: &Expr) -> bool {
+    matches!(value, Expr::Verbatim(tokens) if tokens.is_empty())
+}
+
+fn expected_key(keys: &[Key], macro_name: &str) -> String {
+    let list = backticked(keys.iter().map(|spec| spec.name));
+    let example = keys.first().map_or("", |key| key.example);
+    format!("expected a key in {macro_name}, like `{example}`; the keys are {list}")
+}
+
+/// "`a`, `b`, `c`".
+fn backticked<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The string literal `value` is, if it is one.
+fn lit_str(value: &Expr) -> Option<&syn::LitStr> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Some(lit),
+        _ => None,
     }
 }
 
-fn key_list(keys: &[Key]) -> String {
-    let names: Vec<String> = keys.iter().map(|key| format!("`{}`", key.name)).collect();
-    names.join(", ")
-}
-
-/// `on_done = Restart`, `shutdown_order: ReverseStart`: a variant of `V`, bare or as a
-/// path (`Policy::Restart`, `rutina::Policy::Restart`). `sep` is how the macro writes
-/// `key <sep> value`, for the messages.
-fn variant<V: Variants>(key: &Ident, sep: char, value: TokenStream) -> syn::Result<Spanned<V>> {
-    let (what, list) = (V::WHAT, V::list());
+/// `on_done = Restart`, `shutdown_order: ReverseStart`: a variant of `of`, bare or as a
+/// path. `sep` is how the macro writes `key <sep> value`, for the messages.
+fn variant(of: &Enum, key: &Ident, sep: &str, value: &Expr) -> syn::Result<Spanned<&'static str>> {
+    let (what, list) = (of.what, backticked(of.variants.iter().copied()));
     let expected = || format!("expected a {what} for `{key}`: one of {list}");
-    if let Ok(lit) = syn::parse2::<syn::LitStr>(value.clone()) {
-        let written = lit.value();
-        let message = match V::from_name(&written) {
-            Some(variant) => format!("write the {what} without quotes: `{}`", assignment(key, sep, variant.name())),
+    let find = |name: &str| of.variants.iter().copied().find(|variant| *variant == name);
+    if let Some(lit) = lit_str(value) {
+        let message = match find(&lit.value()) {
+            Some(variant) if sep == ":" => format!("write the {what} without quotes: `{key}: {variant}`"),
+            Some(variant) => format!("write the {what} without quotes: `{key} {sep} {variant}`"),
             None => format!("{}, written without quotes", expected()),
         };
         return Err(syn::Error::new(lit.span(), message));
     }
-    let path: syn::Path = syn::parse2(value.clone()).map_err(|_| syn::Error::new_spanned(&value, expected()))?;
+    let Expr::Path(syn::ExprPath { path, qself: None, attrs }) = value else {
+        return Err(syn::Error::new_spanned(value, expected()));
+    };
     let segments: Vec<&syn::PathSegment> = path.segments.iter().collect();
-    let well_formed = segments.iter().all(|segment| matches!(segment.arguments, syn::PathArguments::None))
-        && (segments.len() == 1
-            || segments
-                .len()
-                .checked_sub(2)
-                .and_then(|index| segments.get(index))
-                .is_some_and(|segment| segment.ident == V::TYPE));
+    let well_formed = attrs.is_empty()
+        && segments.iter().all(|segment| segment.arguments.is_none())
+        && (segments.len() == 1 || segments.len().checked_sub(2).is_some_and(|i| segments[i].ident == of.ty));
     let Some(last) = segments.last().filter(|_| well_formed) else {
-        return Err(syn::Error::new_spanned(&path, expected()));
+        return Err(syn::Error::new_spanned(value, expected()));
     };
     let written = last.ident.unraw().to_string();
-    match V::from_name(&written) {
+    match find(&written) {
         Some(variant) => Ok(Spanned { value: variant, span: last.ident.span() }),
         None => {
-            let mut message = format!("unknown {what} `{written}`; expected one of {list}");
-            if let Some(close) = closest(&written, V::ALL.iter().map(|variant| variant.name())) {
-                let _ = write!(message, " (did you mean `{close}`?)");
-            }
-            Err(syn::Error::new(last.ident.span(), message))
+            let hint = did_you_mean(&written, of.variants.iter().copied());
+            Err(syn::Error::new(last.ident.span(), format!("unknown {what} `{written}`; expected one of {list}{hint}")))
         }
-    }
-}
-
-/// `key = value` or `key: value`, as the macro writes it.
-fn assignment(key: &Ident, sep: char, value: &str) -> String {
-    match sep {
-        ':' => format!("{key}: {value}"),
-        _ => format!("{key} {sep} {value}"),
     }
 }
 
 /// `timeout = "5s"`: a humantime string, parsed now. `what` names the value in
 /// messages: "`timeout`", "the window of `restart_intensity`".
-fn duration(what: &str, spec: &Key, value: TokenStream) -> syn::Result<Spanned<Duration>> {
-    let lit: syn::LitStr = syn::parse2(value.clone()).map_err(|_| {
-        syn::Error::new_spanned(&value, format!("{what} must be a duration string, like `{}`", spec.example))
-    })?;
+fn duration(what: &str, spec: &Key, value: &Expr) -> syn::Result<Spanned<Duration>> {
+    let Some(lit) = lit_str(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("{what} must be a duration string, like `{}`", spec.example),
+        ));
+    };
     let written = lit.value();
     match humantime::parse_duration(&written) {
         Ok(duration) => Ok(Spanned { value: duration, span: lit.span() }),
@@ -453,144 +436,138 @@ const INTENSITY_COUNT_MEANING: &str = "it is how many restarts the window allows
 
 /// `max_count = 3`: an integer literal that fits a `u32`. `what` names the value in
 /// messages; `meaning` says what it counts, when it is negative.
-fn count(what: &str, spec: &Key, meaning: &str, value: TokenStream) -> syn::Result<Spanned<u32>> {
-    let negative = || syn::Error::new_spanned(&value, format!("{what} cannot be negative: {meaning}"));
-    let not_integer =
-        |kind: &str| syn::Error::new_spanned(&value, format!("{what} must be {kind}, like `{}`", spec.example));
-    let mut tokens = value.clone().into_iter();
-    if let (Some(TokenTree::Punct(minus)), Some(_)) = (tokens.next(), tokens.next())
-        && minus.as_char() == '-'
-    {
-        return Err(negative());
-    }
-    match syn::parse2::<syn::Lit>(value.clone()) {
-        Ok(syn::Lit::Int(int)) => {
-            if int.base10_digits().starts_with('-') {
-                return Err(negative());
-            }
-            int.base10_parse::<u32>().map(|count| Spanned { value: count, span: int.span() }).map_err(|_| {
-                syn::Error::new(
-                    int.span(),
-                    format!("{what} is too large: it must fit in a `u32` (at most {})", u32::MAX),
-                )
-            })
+fn count(what: &str, spec: &Key, meaning: &str, value: &Expr) -> syn::Result<Spanned<u32>> {
+    let error = |message: String| Err(syn::Error::new_spanned(value, message));
+    let number = |value: &Expr| match value {
+        Expr::Lit(ExprLit { lit: lit @ (Lit::Int(_) | Lit::Float(_)), .. }) => Some(lit.clone()),
+        _ => None,
+    };
+    match value {
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) if number(expr).is_some() => {
+            error(format!("{what} cannot be negative: {meaning}"))
         }
-        Ok(syn::Lit::Float(float)) if float.base10_digits().starts_with('-') => Err(negative()),
-        Ok(syn::Lit::Float(_)) => Err(not_integer("a whole number")),
-        _ => Err(not_integer("an integer")),
+        _ => match number(value) {
+            Some(Lit::Int(int)) => int
+                .base10_parse::<u32>()
+                .map(|count| Spanned { value: count, span: int.span() })
+                .or_else(|_| error(format!("{what} is too large: it must fit in a `u32` (at most {})", u32::MAX))),
+            Some(_) => error(format!("{what} must be a whole number, like `{}`", spec.example)),
+            None => error(format!("{what} must be an integer, like `{}`", spec.example)),
+        },
     }
 }
 
 /// `restart_intensity = (5, "1m")`: a restart count and a window, in parentheses. Every
 /// mistake is reported (on the part it is about); `None` unless both parts parsed.
-fn restart_intensity(key: &Ident, spec: &Key, value: TokenStream, errors: &mut Errors) -> Option<Intensity> {
-    let mut tokens = value.clone().into_iter();
-    let pair = match (tokens.next(), tokens.next()) {
-        (Some(TokenTree::Group(pair)), None) if pair.delimiter() == Delimiter::Parenthesis => pair,
-        _ => {
-            errors.spanning(
-                value,
-                format!(
-                    "`{key}` must be a pair in parentheses, `(restarts, \"window\")`: \
-                     write `{}` for at most 5 restarts within any minute",
-                    spec.example
-                ),
-            );
-            return None;
-        }
-    };
-    let mut entries = split_entries(pair.stream(), ROUTINE, "a value", errors).into_iter();
-    let (Some(max_restarts), Some(within)) = (entries.next(), entries.next()) else {
-        errors.at(
-            pair.span(),
-            format!("`{key}` needs two values, a restart count and a window: write `{}`", spec.example),
+fn restart_intensity(key: &Ident, spec: &Key, value: &Expr, errors: &mut Errors) -> Option<Intensity> {
+    let Some((parens, parts)) = delimited(value, Delimiter::Parenthesis, ROUTINE, "a value", errors) else {
+        errors.spanning(
+            value,
+            format!(
+                "`{key}` must be a pair in parentheses, `(restarts, \"window\")`: \
+                 write `{}` for at most 5 restarts within any minute",
+                spec.example
+            ),
         );
         return None;
     };
-    let extra = TokenStream::from_iter(entries.flatten());
-    let arity_ok = extra.is_empty();
-    if !arity_ok {
+    let [max_restarts, within, extra @ ..] = parts.as_slice() else {
+        errors.at(parens, format!("`{key}` needs two values, a restart count and a window: write `{}`", spec.example));
+        return None;
+    };
+    if !extra.is_empty() {
         errors.spanning(
-            extra,
+            quote::quote!(#(#extra)*),
             format!("`{key}` takes two values, a restart count and a window, like `{}`; remove this", spec.example),
         );
     }
-    let max_restarts = count(
-        &format!("the restart count of `{key}`"),
-        spec,
-        INTENSITY_COUNT_MEANING,
-        TokenStream::from_iter(max_restarts),
-    );
-    let within = duration(&format!("the window of `{key}`"), spec, TokenStream::from_iter(within));
-    match (max_restarts, within) {
-        (Ok(max_restarts), Ok(within)) => arity_ok.then_some(Intensity { max_restarts, within }),
-        (max_restarts, within) => {
-            for error in [max_restarts.err(), within.err()].into_iter().flatten() {
-                errors.push(error);
-            }
-            None
-        }
-    }
+    let max_restarts = count(&format!("the restart count of `{key}`"), spec, INTENSITY_COUNT_MEANING, max_restarts);
+    let max_restarts = errors.ok(max_restarts);
+    let within = errors.ok(duration(&format!("the window of `{key}`"), spec, within));
+    Some(Intensity { max_restarts: max_restarts?, within: within? }).filter(|_| extra.is_empty())
 }
 
 /// `readiness_gate = true`; a flag written alone arrives here as `true`.
-fn boolean(key: &Ident, spec: &Key, value: TokenStream) -> syn::Result<Spanned<bool>> {
-    match syn::parse2::<syn::Lit>(value.clone()) {
-        Ok(syn::Lit::Bool(lit)) => return Ok(Spanned { value: lit.value, span: lit.span }),
-        Ok(syn::Lit::Str(lit)) if matches!(lit.value().as_str(), "true" | "false") => {
-            return Err(syn::Error::new(
-                lit.span(),
-                format!("write `{}` without quotes: `{key} = {}`", lit.value(), lit.value()),
-            ));
+fn boolean(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<Spanned<bool>> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Bool(lit), .. }) => return Ok(Spanned { value: lit.value, span: lit.span }),
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) if matches!(lit.value().as_str(), "true" | "false") => {
+            let written = lit.value();
+            return Err(syn::Error::new(lit.span(), format!("write `{written}` without quotes: `{key} = {written}`")));
         }
         _ => {}
     }
-    let mut message = format!("`{key}` must be `true` or `false`, like `{}` (or just `{key}`)", spec.example);
-    if let Ok(ident) = syn::parse2::<Ident>(value.clone())
-        && let Some(close) = closest(&ident.unraw().to_string(), ["true", "false"].into_iter())
-    {
-        let _ = write!(message, " (did you mean `{close}`?)");
-    }
-    Err(syn::Error::new_spanned(&value, message))
+    let hint = match value {
+        Expr::Path(path) => {
+            path.path.get_ident().map(|ident| did_you_mean(&ident.unraw().to_string(), ["true", "false"]))
+        }
+        _ => None,
+    };
+    Err(syn::Error::new_spanned(
+        value,
+        format!(
+            "`{key}` must be `true` or `false`, like `{}` (or just `{key}`){}",
+            spec.example,
+            hint.unwrap_or_default()
+        ),
+    ))
 }
 
 /// `name = "http"`.
-fn string(key: &Ident, spec: &Key, value: TokenStream) -> syn::Result<Spanned<String>> {
-    let lit: syn::LitStr = syn::parse2(value.clone())
-        .map_err(|_| syn::Error::new_spanned(&value, format!("`{key}` must be a string, like `{}`", spec.example)))?;
-    Ok(Spanned { value: lit.value(), span: lit.span() })
+fn string(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<Spanned<String>> {
+    match lit_str(value) {
+        Some(lit) => Ok(Spanned { value: lit.value(), span: lit.span() }),
+        None => Err(syn::Error::new_spanned(value, format!("`{key}` must be a string, like `{}`", spec.example))),
+    }
 }
 
 /// `routines: [a, b]`: returns the list's span, the parsed paths and how many entries
 /// were written.
-fn routine_list(
-    key: &Ident,
-    spec: &Key,
-    value: TokenStream,
-    errors: &mut Errors,
-) -> (Option<Span>, Vec<syn::Path>, usize) {
-    let mut tokens = value.clone().into_iter();
-    let (Some(TokenTree::Group(list)), None) = (tokens.next(), tokens.next()) else {
+fn routine_list(key: &Ident, spec: &Key, value: &Expr, errors: &mut Errors) -> (Option<Span>, Vec<syn::Path>, usize) {
+    let Some((brackets, list)) = delimited(value, Delimiter::Bracket, MAIN, "a routine", errors) else {
         errors.spanning(value, format!("`{key}` must be a list in brackets, like `{}`", spec.example));
         return (None, Vec::new(), 0);
     };
-    if list.delimiter() != Delimiter::Bracket {
-        errors.spanning(&list, format!("`{key}` must be a list in brackets, like `{}`", spec.example));
-        return (None, Vec::new(), 0);
+    let routines = list.iter().filter_map(|entry| routine_path(entry, errors)).collect();
+    (Some(brackets), routines, list.len())
+}
+
+/// The values inside `value` when it is one group in `delimiter` (a tuple, an array),
+/// with the span of the group. A stray comma inside is reported; `what` is what
+/// should have been before it.
+fn delimited(
+    value: &Expr,
+    delimiter: Delimiter,
+    macro_name: &str,
+    what: &str,
+    errors: &mut Errors,
+) -> Option<(Span, Vec<Expr>)> {
+    let mut tokens = value.to_token_stream().into_iter();
+    let (Some(TokenTree::Group(group)), None) = (tokens.next(), tokens.next()) else {
+        return None;
+    };
+    if group.delimiter() != delimiter {
+        return None;
     }
-    let entries = split_entries(list.stream(), MAIN, "a routine", errors);
-    let written = entries.len();
-    let routines = entries.into_iter().filter_map(|entry| routine_path(entry, errors)).collect();
-    (Some(list.span()), routines, written)
+    let mut values = Vec::new();
+    for entry in Entry::parse_all(group.stream(), Entry::value, errors) {
+        match entry {
+            Entry::Value(value) => values.push(value),
+            Entry::Missing(comma) => {
+                errors.at(comma, format!("unexpected `,` in {macro_name}: expected {what} before it"))
+            }
+            Entry::Keyed { .. } => {}
+        }
+    }
+    Some((group.span(), values))
 }
 
 /// One entry of `main!`: the path of a `#[rutina::routine]` item.
-fn routine_path(entry: Vec<TokenTree>, errors: &mut Errors) -> Option<syn::Path> {
-    let tokens = TokenStream::from_iter(entry);
-    match syn::parse2::<syn::Path>(tokens.clone()) {
-        Ok(path) => Some(path),
-        Err(_) => {
-            errors.spanning(tokens, format!("expected the name of a {ROUTINE} item, like `poll_feed` or `jobs::poll`"));
+fn routine_path(entry: &Expr, errors: &mut Errors) -> Option<syn::Path> {
+    match entry {
+        Expr::Path(syn::ExprPath { attrs, qself: None, path }) if attrs.is_empty() => Some(path.clone()),
+        _ => {
+            errors.spanning(entry, format!("expected the name of a {ROUTINE} item, like `poll_feed` or `jobs::poll`"));
             None
         }
     }
@@ -598,73 +575,46 @@ fn routine_path(entry: Vec<TokenTree>, errors: &mut Errors) -> Option<syn::Path>
 
 /// `setup: init_logging`: the path of an fn (`init_logging`, `config::load`,
 /// `Config::init`), which `main!` calls; not a call, a closure or a block.
-fn setup_path(key: &Ident, spec: &Key, value: TokenStream) -> syn::Result<syn::ExprPath> {
-    if let Ok(path) = syn::parse2::<syn::ExprPath>(value.clone())
-        && path.attrs.is_empty()
-    {
-        return Ok(path);
-    }
-    // `setup: init_logging()`: the fn is called by `main!`, not by the user.
-    if let Ok(syn::Expr::Call(call)) = syn::parse2::<syn::Expr>(value.clone())
-        && call.args.is_empty()
-        && call.attrs.is_empty()
-        && let syn::Expr::Path(path) = &*call.func
-        && path.attrs.is_empty()
-    {
-        let path = &path.path;
-        return Err(syn::Error::new(
-            call.paren_token.span.join(),
-            format!(
-                "write the fn without calling it: `{key}: {}`; {MAIN} calls it once, \
-                 before it starts the runtime",
-                path_text(path)
-            ),
-        ));
-    }
-    Err(syn::Error::new_spanned(
-        &value,
-        format!(
-            "`{key}` must be the name of an fn taking no arguments, like `{}` (not a call, \
-             a closure or a block: put the code in an fn)",
-            spec.example
-        ),
-    ))
-}
-
-/// A path as the user would write it: `config::load`, not `config :: load`.
-fn path_text(path: &syn::Path) -> String {
-    let text = quote::ToTokens::to_token_stream(path).to_string().replace(" :: ", "::");
-    match text.strip_prefix(":: ") {
-        Some(rest) => format!("::{rest}"),
-        None => text,
-    }
-}
-
-/// The candidate closest to `written` (ignoring case), if it is close enough to be a typo.
-fn closest<'a>(written: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let written = written.to_lowercase();
-    candidates
-        .map(|candidate| (edit_distance(&written, &candidate.to_lowercase()), candidate))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance, by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            let delete = previous[j + 1] + 1;
-            let insert = current[j] + 1;
-            current.push(substitute.min(delete).min(insert));
+fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPath> {
+    match value {
+        Expr::Path(path) if path.attrs.is_empty() => Ok(path.clone()),
+        // `setup: init_logging()`: the fn is called by `main!`, not by the user.
+        Expr::Call(call)
+            if call.args.is_empty()
+                && call.attrs.is_empty()
+                && matches!(&*call.func, Expr::Path(path) if path.attrs.is_empty()) =>
+        {
+            Err(syn::Error::new(
+                call.paren_token.span.join(),
+                format!(
+                    "write the fn without calling it: `{key}: {}`; {MAIN} calls it once, \
+                     before it starts the runtime",
+                    code(&call.func)
+                ),
+            ))
         }
-        previous = current;
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!(
+                "`{key}` must be the name of an fn taking no arguments, like `{}` (not a call, \
+                 a closure or a block: put the code in an fn)",
+                spec.example
+            ),
+        )),
     }
-    previous[b.len()]
+}
+
+/// " (did you mean `x`?)" when `written` is a near miss of one of `candidates`
+/// (ignoring case: at most 2 edits away, or a quarter of the length for long names),
+/// else nothing.
+fn did_you_mean<'a>(written: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let written = written.to_lowercase();
+    let distance = |candidate: &str| strsim::damerau_levenshtein(&written, &candidate.to_lowercase());
+    let closest = candidates
+        .into_iter()
+        .filter(|candidate| distance(candidate) <= 2.max(candidate.len() / 4))
+        .min_by_key(|candidate| distance(candidate));
+    closest.map(|close| format!(" (did you mean `{close}`?)")).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,6 +27,11 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// The value of `result`, or `None` with its error recorded.
+    pub(crate) fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|error| self.push(error)).ok()
+    }
+
     /// How many errors were recorded.
     pub(crate) fn count(&self) -> usize {
         self.0.as_ref().map_or(0, |errors| errors.into_iter().count())
@@ -37,6 +42,14 @@ impl Errors {
     pub(crate) fn messages(&self) -> Vec<String> {
         self.0.iter().flat_map(|errors| errors.clone().into_iter()).map(|error| error.to_string()).collect()
     }
+}
+
+/// Tokens as a user writes them, for messages: `Arc<Config>` and `config::load`, not
+/// `Arc < Config >` and `config :: load`.
+pub(crate) fn code(tokens: impl ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string().replace(" -> ", "\0");
+    let tight = [(" :: ", "::"), (":: ", "::"), (" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">"), (" ,", ",")];
+    tight.iter().fold(text, |text, (spaced, tight)| text.replace(spaced, tight)).replace('\0', " -> ")
 }
 
 impl ToTokens for Errors {

@@ -14,7 +14,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 
-use crate::attr::{self, MainArgs, RoutineArgs, Variants};
+use crate::attr::{self, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
 use crate::errors::Errors;
 use crate::item::{self, RoutineFn};
 use crate::valid::{self, Shape};
@@ -39,6 +39,32 @@ pub(crate) fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
     tokens
 }
 
+/// `#[derive(rutina::FromRef)] struct`: one `impl FromRef<Struct> for FieldType` per
+/// field (a clone of the field); a field type that is not `Clone` is reported on it.
+pub(crate) fn from_ref(input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<syn::DeriveInput>(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let fields = item::state_fields(&input, &mut errors);
+    let fields = valid::check_state_struct(&input, fields, &mut errors);
+    let state = &input.ident;
+    let impls = fields.iter().map(|field| {
+        let (name, ty) = (&field.ident, &field.ty);
+        let span = Span::call_site().located_at(first_span(ty));
+        quote_spanned! {span=>
+            #[automatically_derived]
+            impl ::rutina::__private::FromRef<#state> for #ty {
+                fn from_ref(state: &#state) -> Self {
+                    ::core::clone::Clone::clone(&state.#name)
+                }
+            }
+        }
+    });
+    quote!(#(#impls)* #errors)
+}
+
 /// `rutina::main!(input)`.
 pub(crate) fn main(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
@@ -49,8 +75,9 @@ pub(crate) fn main(input: TokenStream) -> TokenStream {
     tokens
 }
 
-/// The unit struct named like the fn, the fn itself as its associated `call`, and the
-/// `Routine` + `Declared` impls.
+/// The unit struct named like the fn, the fn itself as its associated `call`, its
+/// `with_state`, and the impls that make it a routine: `Routine` + `Declared` when it
+/// takes no state, `StatefulRoutine<S>` when it does.
 fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> TokenStream {
     let RoutineFn { attrs, vis, sig, body } = func;
     let ident = &sig.ident;
@@ -74,8 +101,14 @@ fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> 
     let name_span = Span::call_site().located_at(ident.span());
     let struct_item = quote_spanned!(name_span=> #vis struct #ident;);
 
-    let run = run_fn(sig, shape);
     let options = options_fn(ident, args);
+    // An invalid signature (already reported) is treated as taking no state, so that
+    // `go(name)` and `name.with_state(..)` where it is used cascade into no errors.
+    let routine = match shape {
+        Some(shape) if !shape.state.is_empty() => stateful(ident, vis, sig, &shape, &options),
+        shape => stateless(ident, vis, sig, shape, &options),
+    };
+    let routine = routine.iter().map(|item| quote!(#(#cfgs)* #item));
 
     quote! {
         #(#cfgs)*
@@ -97,23 +130,142 @@ fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> 
             #vis #call_sig #body
         }
 
-        #(#cfgs)*
-        impl ::rutina::__private::Routine for #ident {
-            #run
-            #options
-        }
-
-        #(#cfgs)*
-        impl ::rutina::__private::Declared for #ident {}
+        #(#routine)*
     }
 }
 
-/// `Routine::run`: hands the fn's future to the runtime. When the signature is invalid
-/// (already reported), it does not call the fn, so no type error cascades from it.
-fn run_fn(sig: &syn::Signature, shape: Option<Shape>) -> TokenStream {
-    // Located on the return type (resolved like the rest of the output), so a return
-    // type that is not `Result<(), E: Into<BoxError>>` (the `RoutineResult` bound of
-    // `routine_future`) is reported there.
+/// The items of a routine without state (or with a signature already reported as
+/// invalid, whose run then does not call it): it is a `Routine` by itself, and its
+/// `with_state` returns it as it is.
+fn stateless(
+    ident: &Ident,
+    vis: &syn::Visibility,
+    sig: &syn::Signature,
+    shape: Option<Shape>,
+    options: &TokenStream,
+) -> Vec<TokenStream> {
+    let with_state_doc = format!(
+        " `{}` takes no parameters from a state: this returns it as it is, and drops \
+         `state`. Every `#[rutina::routine]` has `with_state`, so that routines with and \
+         without state are started the same way.",
+        ident.unraw()
+    );
+    let (span, future) = run_future(sig);
+    let (ctx, body) = match shape {
+        Some(shape) if shape.context => {
+            (quote!(__rutina_ctx), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(__rutina_ctx))))
+        }
+        Some(_) => (quote!(_), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call()))),
+        None => (
+            quote!(_),
+            quote! {
+                ::core::future::ready(::core::result::Result::<(), ::rutina::__private::BoxError>::Ok(()))
+            },
+        ),
+    };
+    vec![
+        quote! {
+            impl #ident {
+                #[doc = #with_state_doc]
+                #[must_use]
+                #vis fn with_state<__RutinaState>(self, state: __RutinaState) -> Self {
+                    ::core::mem::drop(state);
+                    self
+                }
+            }
+        },
+        quote! {
+            impl ::rutina::__private::Routine for #ident {
+                fn run(&mut self, #ctx: ::rutina::__private::Context) -> #future {
+                    #body
+                }
+                #options
+            }
+        },
+        quote!(impl ::rutina::__private::Declared for #ident {}),
+    ]
+}
+
+/// The items of a routine whose parameters are taken from a state: it is a
+/// `StatefulRoutine<S>` for every state `S` that provides each parameter, and its
+/// `with_state` pairs it with one.
+///
+/// The bounds, `S: Provides<Param>`, have the state first, so that its type is taken
+/// from `with_state`'s argument before a parameter is looked up in it (with
+/// `Param: FromRef<S>`, rustc would infer `S` from the only impl of a type no state
+/// provides, `FromRef<T> for T`); each is spanned on its parameter's type. `with_state`
+/// returns an `impl Routine`, so that a state that cannot provide a parameter is
+/// reported as such where the routine is started too, not as a `WithState<..>` that is
+/// not a routine. The unit struct itself is not a `Routine` (nor `Declared`), so that
+/// `go(name)` does not compile.
+fn stateful(
+    ident: &Ident,
+    vis: &syn::Visibility,
+    sig: &syn::Signature,
+    shape: &Shape,
+    options: &TokenStream,
+) -> Vec<TokenStream> {
+    let state = Ident::new("__RutinaState", Span::call_site());
+    let located = |ty: &syn::Type| Span::call_site().located_at(first_span(ty));
+    // Spanned from the type's first token to its last, so that an unmet bound points at
+    // the whole parameter type.
+    let provides = shape.state.iter().map(|ty| {
+        let (span, close) = (located(ty), Span::call_site().located_at(last_span(ty)));
+        let close = quote_spanned!(close=> >);
+        quote_spanned!(span=> #state: ::rutina::__private::Provides<#ty #close)
+    });
+    let provides = quote!(#(#provides,)*);
+    let params = shape.state.iter().map(|ty| {
+        let span = located(ty);
+        quote_spanned!(span=> <#state as ::rutina::__private::Provides<#ty>>::provide(__rutina_state))
+    });
+    let ctx = shape.context.then(|| quote!(__rutina_ctx));
+    let args = ctx.iter().cloned().chain(params);
+    let (span, future) = run_future(sig);
+    let call = quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(#(#args),*)));
+    let unraw = ident.unraw();
+    let with_state_doc = format!(
+        " `{unraw}` with the state its parameters are taken from (with `rutina::FromRef`, \
+         afresh for every run): `rutina.go({unraw}.with_state(app.clone()))`. It runs with \
+         the options `{unraw}` declares, unless `go_with` replaces them."
+    );
+    let ctx = ctx.unwrap_or_else(|| quote!(_));
+    vec![
+        quote! {
+            impl #ident {
+                #[doc = #with_state_doc]
+                #[must_use]
+                #vis fn with_state<#state>(self, state: #state) -> impl ::rutina::__private::Routine
+                where
+                    #state: ::core::marker::Send + 'static,
+                    #provides
+                {
+                    ::rutina::__private::WithState::new(self, state)
+                }
+            }
+        },
+        quote! {
+            impl<#state> ::rutina::__private::StatefulRoutine<#state> for #ident
+            where
+                #provides
+            {
+                fn run(
+                    &mut self,
+                    __rutina_state: &#state,
+                    #ctx: ::rutina::__private::Context,
+                ) -> #future {
+                    #call
+                }
+                #options
+            }
+        },
+    ]
+}
+
+/// The future type a run returns, and where it is located: on the fn's return type, so
+/// that a return type that is not `Result<(), E: Into<BoxError>>` (the `RoutineResult`
+/// bound of `routine_future`) or a future that is not `Send` is reported there.
+fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => first_span(ty),
         syn::ReturnType::Default => sig.ident.span(),
@@ -124,29 +276,7 @@ fn run_fn(sig: &syn::Signature, shape: Option<Shape>) -> TokenStream {
             Output = ::core::result::Result<(), ::rutina::__private::BoxError>,
         > + ::core::marker::Send
     };
-    let (ctx, body) = match shape {
-        Some(Shape::WithContext) => (
-            quote!(__rutina_ctx),
-            quote_spanned!(output=> ::rutina::__private::routine_future(Self::call(__rutina_ctx))),
-        ),
-        Some(Shape::WithoutContext) => {
-            (quote!(_), quote_spanned!(output=> ::rutina::__private::routine_future(Self::call())))
-        }
-        None => (
-            quote!(_),
-            quote! {
-                ::core::future::ready(::core::result::Result::<(), ::rutina::__private::BoxError>::Ok(()))
-            },
-        ),
-    };
-    quote! {
-        fn run(
-            &mut self,
-            #ctx: ::rutina::__private::Context,
-        ) -> #future {
-            #body
-        }
-    }
+    (output, future)
 }
 
 /// `Routine::options`: the declared options as builder calls on constants.
@@ -157,11 +287,11 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
     };
     let mut calls = vec![quote!(.name(#name))];
     if let Some(policy) = &args.on_done {
-        let policy = variant_path(policy.value, policy.span);
+        let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_done(#policy)));
     }
     if let Some(policy) = &args.on_error {
-        let policy = variant_path(policy.value, policy.span);
+        let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_error(#policy)));
     }
     if let Some(timeout) = &args.timeout {
@@ -198,9 +328,9 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
 }
 
 /// `::rutina::__private::Policy::Restart`, the variant spanned where the user wrote it.
-fn variant_path<V: Variants>(value: V, span: Span) -> TokenStream {
-    let ty = Ident::new(V::TYPE, Span::call_site());
-    let variant = Ident::new(value.name(), span);
+fn variant_path(ty: &str, variant: &Spanned<&str>) -> TokenStream {
+    let ty = Ident::new(ty, Span::call_site());
+    let variant = Ident::new(variant.value, variant.span);
     quote!(::rutina::__private::#ty::#variant)
 }
 
@@ -213,7 +343,7 @@ fn duration(duration: Duration) -> TokenStream {
 
 /// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options,
 /// starting the routines in the order listed. Only public rutina API, but for the shims
-/// that place diagnostics (`run_setup`, `declared`).
+/// that place diagnostics (`run_setup`, `start`).
 fn main_fn(args: &MainArgs) -> TokenStream {
     let mut options = Vec::new();
     if let Some(timeout) = &args.shutdown_timeout {
@@ -221,7 +351,7 @@ fn main_fn(args: &MainArgs) -> TokenStream {
         options.push(quote!(.shutdown_timeout(#timeout)));
     }
     if let Some(order) = &args.shutdown_order {
-        let order = variant_path(order.value, order.span);
+        let order = variant_path(SHUTDOWN_ORDER.ty, order);
         options.push(quote!(.shutdown_order(#order)));
     }
     let setup = args.setup.as_ref().map(|path| {
@@ -242,7 +372,7 @@ fn main_fn(args: &MainArgs) -> TokenStream {
             ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default() #(#options)*)
                 .run(|__rutina: ::rutina::Rutina| async move {
                     #(
-                        let _ = __rutina.go(::rutina::__private::declared(#routines));
+                        let _ = ::rutina::__private::start(&__rutina, #routines);
                     )*
                     ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                 })
@@ -252,6 +382,10 @@ fn main_fn(args: &MainArgs) -> TokenStream {
 
 fn first_span(tokens: impl ToTokens) -> Span {
     tokens.into_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
+}
+
+fn last_span(tokens: impl ToTokens) -> Span {
+    tokens.into_token_stream().into_iter().last().map_or_else(Span::call_site, |token| token.span())
 }
 
 #[cfg(test)]
@@ -364,7 +498,7 @@ mod tests {
             ),
         );
         assert!(contains(&out, quote!(.name("loop"))), "{out}");
-        assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context,))), "{out}");
+        assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context))), "{out}");
         assert!(contains(&out, quote!(routine_future(Self::call()))), "{out}");
         let out = routine(
             quote!(name = "custom"),
@@ -388,7 +522,8 @@ mod tests {
                 }
             ),
         );
-        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
+        // The struct, the impl with `call`, `call` itself, `with_state`, `Routine`, `Declared`.
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 6);
     }
 
     #[test]
@@ -396,7 +531,7 @@ mod tests {
         let out = routine(
             quote!(on_done = Restarts, timeout = "0s"),
             quote!(
-                fn poll(ctx: Context, extra: u8) -> Result<(), E> {
+                fn poll(ctx: Context, extra: &u8) -> Result<(), E> {
                     Ok(())
                 }
             ),
@@ -416,7 +551,7 @@ mod tests {
             contains(
                 &out,
                 quote!(
-                    fn call(ctx: Context, extra: u8) -> Result<(), E> {
+                    fn call(ctx: Context, extra: &u8) -> Result<(), E> {
                         Ok(())
                     }
                 )
@@ -424,7 +559,161 @@ mod tests {
             "{out}"
         );
         assert!(!text.contains("Self :: call"), "{text}");
+        // Treated as a routine without state, so that where it is used nothing cascades.
         assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll {})), "{out}");
+        assert!(contains(&out, quote!(fn with_state<__RutinaState>(self, state: __RutinaState) -> Self)), "{out}");
+    }
+
+    #[test]
+    fn a_routine_with_parameters_takes_them_from_the_state_it_is_given() {
+        let out = routine(
+            quote!(on_error = Restart),
+            quote! {
+                pub async fn consumer(ctx: Context, db: Db, config: Arc<Config>) -> anyhow::Result<()> { Ok(()) }
+            },
+        );
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        let provides = quote! {
+            __RutinaState: ::rutina::__private::Provides<Db>,
+            __RutinaState: ::rutina::__private::Provides<Arc<Config> >,
+        };
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    pub fn with_state<__RutinaState>(self, state: __RutinaState) -> impl ::rutina::__private::Routine
+                    where
+                        __RutinaState: ::core::marker::Send + 'static,
+                        #provides
+                    {
+                        ::rutina::__private::WithState::new(self, state)
+                    }
+                }
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    impl<__RutinaState> ::rutina::__private::StatefulRoutine<__RutinaState> for consumer
+                    where
+                        #provides
+                }
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote!(fn run(&mut self, __rutina_state: &__RutinaState, __rutina_ctx: ::rutina::__private::Context,))
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    ::rutina::__private::routine_future(Self::call(
+                        __rutina_ctx,
+                        <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state),
+                        <__RutinaState as ::rutina::__private::Provides<Arc<Config> >>::provide(__rutina_state)
+                    ))
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(.name("consumer").on_error(::rutina::__private::Policy::Restart))), "{out}");
+        // Not a routine by itself, nor something `main!` can start.
+        assert!(!contains(&out, quote!(::rutina::__private::Routine for consumer)), "{out}");
+        assert!(!contains(&out, quote!(Declared)), "{out}");
+
+        // Without a context, the state alone.
+        let out = routine(
+            quote!(),
+            quote!(
+                async fn consumer(db: Db) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(contains(&out, quote!(_: ::rutina::__private::Context)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote!(Self::call(<__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state)))
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn derive_from_ref_clones_each_field() {
+        let out = from_ref(quote! {
+            struct App {
+                db: Db,
+                #[from_ref(skip)]
+                replica: Db,
+                config: Arc<Config>,
+            }
+        });
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        for (field, ty) in [(quote!(db), quote!(Db)), (quote!(config), quote!(Arc<Config>))] {
+            assert!(
+                contains(
+                    &out,
+                    quote! {
+                        #[automatically_derived]
+                        impl ::rutina::__private::FromRef<App> for #ty {
+                            fn from_ref(state: &App) -> Self {
+                                ::core::clone::Clone::clone(&state.#field)
+                            }
+                        }
+                    }
+                ),
+                "{out}"
+            );
+        }
+        assert_eq!(normalized(out).matches("automatically_derived").count(), 2);
+    }
+
+    #[test]
+    fn derive_from_ref_errors_keep_the_impls_that_are_fine() {
+        let out = from_ref(quote! {
+            struct App { a: Db, b: Db, #[from_ref(skp)] c: u8 }
+        });
+        let text = normalized(out.clone());
+        assert_eq!(text.matches("compile_error").count(), 2, "{text}");
+        assert!(contains(&out, quote!(FromRef<App> for Db)) && contains(&out, quote!(FromRef<App> for u8)), "{out}");
+        for input in [
+            quote!(
+                enum App {
+                    A,
+                }
+            ),
+            quote!(
+                struct App(Db);
+            ),
+            quote!(
+                struct App;
+            ),
+            quote!(
+                struct App<T> {
+                    t: T,
+                }
+            ),
+        ] {
+            let out = from_ref(input.clone());
+            let text = normalized(out);
+            assert_eq!(text.matches("compile_error").count(), 1, "{input}: {text}");
+            assert!(!text.contains("automatically_derived"), "{input}: {text}");
+        }
+        assert!(
+            normalized(from_ref(quote!(
+                fn not_a_type() {}
+            )))
+            .contains("compile_error")
+        );
     }
 
     #[test]
@@ -449,8 +738,8 @@ mod tests {
                     fn main() -> ::std::process::ExitCode {
                         ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default())
                             .run(|__rutina: ::rutina::Rutina| async move {
-                                let _ = __rutina.go(::rutina::__private::declared(a));
-                                let _ = __rutina.go(::rutina::__private::declared(jobs::poll));
+                                let _ = ::rutina::__private::start(&__rutina, a);
+                                let _ = ::rutina::__private::start(&__rutina, jobs::poll);
                                 ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                             })
                     }

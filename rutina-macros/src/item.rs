@@ -1,13 +1,16 @@
-//! Parse: the item under `#[rutina::routine]`.
+//! Parse: the item under `#[rutina::routine]`, and the fields of the struct under
+//! `#[derive(rutina::FromRef)]`.
 //!
-//! Only the signature is parsed; the body is kept as the brace-delimited group the user
-//! wrote (inner attributes included), so it is re-emitted exactly, and a body that does
-//! not parse yet (while it is being typed in an IDE) does not break the expansion.
+//! Of a routine fn only the signature is parsed; the body is kept as the brace-delimited
+//! group the user wrote (inner attributes included), so it is re-emitted exactly, and a
+//! body that does not parse yet (while it is being typed in an IDE) does not break the
+//! expansion.
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 
-use crate::attr::ROUTINE;
+use crate::attr::{FROM_REF, ROUTINE};
+use crate::errors::Errors;
 
 /// An fn item, as written: `<attrs> <vis> <signature> { <body> }`.
 pub(crate) struct RoutineFn {
@@ -53,6 +56,40 @@ impl Parse for RoutineFn {
         }
         Ok(RoutineFn { attrs, vis, sig, body })
     }
+}
+
+/// A field of the struct under `#[derive(rutina::FromRef)]`.
+pub(crate) struct StateField<'a> {
+    pub(crate) field: &'a syn::Field,
+    /// `#[from_ref(skip)]`: no impl for this field.
+    pub(crate) skip: bool,
+}
+
+/// The named fields of the derive's struct, with their `#[from_ref(..)]` options;
+/// `None` for an enum, a union or a struct without named fields (`valid.rs` says so).
+/// A mistake in an option is reported, and the option ignored.
+pub(crate) fn state_fields<'a>(input: &'a syn::DeriveInput, errors: &mut Errors) -> Option<Vec<StateField<'a>>> {
+    let syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Named(fields), .. }) = &input.data else {
+        return None;
+    };
+    let fields = fields.named.iter().map(|field| {
+        let mut skip = false;
+        for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("from_ref")) {
+            let parsed = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("skip") {
+                    skip = true;
+                    Ok(())
+                } else {
+                    Err(meta.error(format!(
+                        "unknown `from_ref` option in {FROM_REF}; the only one is `skip`, as in `#[from_ref(skip)]`"
+                    )))
+                }
+            });
+            errors.ok(parsed);
+        }
+        StateField { field, skip }
+    });
+    Some(fields.collect())
 }
 
 #[cfg(test)]

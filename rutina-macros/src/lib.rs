@@ -1,5 +1,5 @@
-//! Procedural macros for [`rutina`](https://docs.rs/rutina): `#[rutina::routine]` and
-//! `rutina::main!`.
+//! Procedural macros for [`rutina`](https://docs.rs/rutina): `#[rutina::routine]`,
+//! `rutina::main!` and `#[derive(rutina::FromRef)]`.
 //!
 //! Depend on `rutina` alone: it re-exports both macros behind its default feature
 //! `macros`. The macros only fill in data and call into the runtime; every rule about
@@ -67,8 +67,52 @@ use proc_macro::TokenStream;
 /// (`std::io::Error`, `anyhow::Error`, `String`, `&'static str`, ...) and the returned
 /// future is `Send`. The parameter may be omitted (`async fn name() -> Result<(), E>`),
 /// but then the routine cannot see cancellation and only ends on its own or when
-/// aborted. Any visibility, attributes and doc comments; no generics, no `self`, at most
-/// one parameter. It must be a free fn (in a module or a block), not an associated fn.
+/// aborted. Any visibility, attributes and doc comments; no generics, no `self`. It must
+/// be a free fn (in a module or a block), not an associated fn.
+///
+/// # Parameters from a state
+///
+/// Parameters after the `Context` (or without one) are taken from an application state,
+/// with [`rutina::FromRef`](https://docs.rs/rutina/latest/rutina/trait.FromRef.html),
+/// afresh for every run: a restarted routine gets fresh clones. Such a routine is started
+/// with its state, `rutina.go(name.with_state(state))`; on its own it is not a routine.
+/// Each parameter is a plain name with an owned type (a handle such as a pool or an
+/// `Arc<T>`, cheap to clone), not a reference.
+///
+/// ```
+/// use std::sync::Arc;
+/// use rutina::{Context, Rutina};
+///
+/// #[derive(Clone)]
+/// struct Db;
+/// struct Config;
+///
+/// #[derive(Clone, rutina::FromRef)]
+/// struct App {
+///     db: Db,
+///     config: Arc<Config>,
+/// }
+///
+/// #[rutina::routine(on_error = Restart)]
+/// async fn consumer(ctx: Context, db: Db, config: Arc<Config>) -> anyhow::Result<()> {
+///     let _ = (db, config);
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = App { db: Db, config: Arc::new(Config) };
+/// let rutina = Rutina::default();
+/// rutina.go(consumer.with_state(app.clone())); // with the options declared above
+/// # rutina.shutdown();
+/// # rutina.wait().await.unwrap();
+/// # }
+/// ```
+///
+/// Every `#[rutina::routine]` item has `with_state`; one without parameters returns
+/// itself and drops the state, so that all routines can be started the same way.
+/// `rutina::main!` has no state to give yet: start routines with parameters from a
+/// hand-written `main`.
 ///
 /// # Equivalent hand-written code
 ///
@@ -139,6 +183,25 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
+/// A fn with parameters from a state, `consumer(ctx: Context, db: Db)`, is instead a
+/// `StatefulRoutine<S>` for every state that provides its parameters, and `with_state`
+/// pairs it with one:
+///
+/// ```text
+/// impl consumer {
+///     fn with_state<S>(self, state: S) -> impl Routine
+///     where S: Send + 'static, S: Provides<Db> /* one bound per parameter */
+///     { WithState::new(self, state) }
+/// }
+///
+/// impl<S: Provides<Db>> StatefulRoutine<S> for consumer {
+///     fn run(&mut self, state: &S, ctx: Context) -> impl Future<..> + Send {
+///         /* consumer::call(ctx, state.provide()), its error boxed */
+///     }
+///     fn options(&self) -> RunOptions { /* as declared */ }
+/// }
+/// ```
+///
 /// Because the name is a unit struct, a `let` binding or a pattern of the same name
 /// cannot sit in its scope, and the body calls itself (if ever) as `poll_feed::call`.
 ///
@@ -171,9 +234,13 @@ use proc_macro::TokenStream;
 /// a zero `timeout` or `restart_intensity` window, a `max_count` or restart count that
 /// is negative, not an integer or too large, a `restart_intensity` that is not a
 /// `(count, "window")` pair, a `readiness_gate` that is not `true` or `false`, and an
-/// fn that is not `async`, is generic, takes `self`, takes more than a `Context`, or
-/// does not return a `Result`. The item is still generated (with default options), so a mistake
-/// in the attribute does not cascade into errors where the routine is used.
+/// fn that is not `async`, is generic, takes `self`, takes its `Context` by reference or
+/// after another parameter, takes a parameter by reference or with a pattern, or does not
+/// return a `Result`. The item is still generated (with default options, taking no
+/// state), so a mistake in the attribute does not cascade into errors where the routine is
+/// used. Where it is used, a routine with parameters started without `with_state`, or
+/// given a state that cannot provide one of them (`the state `App` cannot provide a
+/// `Db``), is a type error.
 ///
 /// [humantime]: https://docs.rs/humantime
 #[proc_macro_attribute]
@@ -307,4 +374,61 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     expand::main(input.into()).into()
+}
+
+/// Implements `rutina::FromRef<Struct>` for the type of each field of a struct: the
+/// state a routine's parameters are taken from (see `WithState`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use rutina::FromRef;
+///
+/// #[derive(Clone)]
+/// struct Db;
+/// struct Config;
+///
+/// #[derive(Clone, FromRef)]
+/// struct App {
+///     db: Db,
+///     config: Arc<Config>,
+///     #[from_ref(skip)]
+///     replica: Db, // a second `Db`: no impl of its own
+/// }
+///
+/// #[rutina::routine]
+/// async fn consumer(ctx: rutina::Context, db: Db, config: Arc<Config>) -> anyhow::Result<()> {
+///     let _ = (db, config);
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// let app = App { db: Db, config: Arc::new(Config), replica: Db };
+/// let config: Arc<Config> = FromRef::from_ref(&app);
+/// assert!(Arc::ptr_eq(&config, &app.config));
+/// let _routine = consumer.with_state(app);
+/// ```
+///
+/// It expands to one impl per field, each a clone of the field:
+///
+/// ```text
+/// impl FromRef<App> for Db {
+///     fn from_ref(state: &App) -> Db { state.db.clone() }
+/// }
+/// impl FromRef<App> for Arc<Config> {
+///     fn from_ref(state: &App) -> Arc<Config> { state.config.clone() }
+/// }
+/// ```
+///
+/// The whole state is always a parameter too (`FromRef<T> for T` holds for every
+/// `Clone` type).
+///
+/// # Errors
+///
+/// Each type can be taken from one field only: two fields of one type are an error on
+/// the second, unless one of them is marked `#[from_ref(skip)]`. Enums, unions, tuple and
+/// unit structs, and generic structs are errors (implement `FromRef` by hand for them),
+/// as is a field whose type is not `Clone`.
+#[proc_macro_derive(FromRef, attributes(from_ref))]
+pub fn derive_from_ref(input: TokenStream) -> TokenStream {
+    expand::from_ref(input.into()).into()
 }

@@ -1,8 +1,8 @@
 //! The macros never panic, whatever they are given: arbitrary token streams (made of
 //! the macros' own keys and values, punctuation, literals and nested groups, and of
-//! arbitrary text) go through `#[rutina::routine]`'s and `rutina::main!`'s whole
-//! pipeline (parse → validate → expand), which must return tokens (the expansion or
-//! `compile_error!`s), never panic.
+//! arbitrary text) go through `#[rutina::routine]`'s, `rutina::main!`'s and
+//! `#[derive(rutina::FromRef)]`'s whole pipeline (parse → validate → expand), which must
+//! return tokens (the expansion or `compile_error!`s), never panic.
 //!
 //! The pipeline works on `proc_macro2` tokens, so it runs here as plain functions.
 //! `RUTINA_PARSER_CASES=100000` for a dedicated run.
@@ -64,6 +64,11 @@ const WORDS: &[&str] = &[
     "_",
     "move",
     "await",
+    "struct",
+    "enum",
+    "from_ref",
+    "skip",
+    "Db",
 ];
 
 const PUNCT: &[&str] =
@@ -175,7 +180,11 @@ fn item() -> impl Strategy<Value = String> {
         "async fn r(ctx: Context) { }",
         "async fn r(ctx: Context) -> impl Future { }",
         "#[doc = \"x\"] async unsafe extern \"C\" fn r() -> Result<(), E> { Ok(()) }",
+        "async fn r(ctx: Context, db: Db, config: Arc<Config>) -> anyhow::Result<()> { Ok(()) }",
+        "async fn r(db: &Db, (a, b): (u8, u8), c: impl Sized) -> Result<(), E> { Ok(()) }",
         "struct R;",
+        "struct App { db: Db, #[from_ref(skip)] replica: Db, config: Arc<Config> }",
+        "struct App(Db); enum E { A } union U { a: u8 }",
         "",
     ];
     prop_oneof![
@@ -214,13 +223,14 @@ fn check(args: &str, body: &str) -> Result<(), TestCaseError> {
     if let (Some(args), Some(body)) = (lex(args), lex(body)) {
         LEXED.fetch_add(1, Ordering::Relaxed);
         no_panic("#[rutina::routine]", || {
-            let out = expand::routine(args.clone(), body);
+            let out = expand::routine(args.clone(), body.clone());
             if !out.to_string().contains("compile_error") {
                 CLEAN.fetch_add(1, Ordering::Relaxed);
             }
             out
         })?;
         no_panic("rutina::main!", || expand::main(args.clone()))?;
+        no_panic("#[derive(rutina::FromRef)]", || expand::from_ref(body.clone()))?;
         // As `main!`'s keyed form and list form.
         no_panic("rutina::main! { routines }", || expand::main(lex(&format!("routines: [{args}]")).unwrap()))?;
         no_panic("rutina::main! { .. }", || {

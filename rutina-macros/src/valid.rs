@@ -3,18 +3,21 @@
 //! parser, so one compile shows every mistake.
 
 use proc_macro2::Span;
+use quote::ToTokens as _;
+use syn::ext::IdentExt as _;
 
-use crate::attr::{MAIN, MainArgs, ROUTINE, RoutineArgs};
-use crate::errors::Errors;
-use crate::item::RoutineFn;
+use crate::attr::{FROM_REF, MAIN, MainArgs, ROUTINE, RoutineArgs};
+use crate::errors::{Errors, code};
+use crate::item::{RoutineFn, StateField};
 
-/// How the runtime calls a valid routine fn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    /// `async fn name(ctx: Context) -> Result<(), E>`
-    WithContext,
-    /// `async fn name() -> Result<(), E>`
-    WithoutContext,
+/// How the runtime calls a valid routine fn:
+/// `async fn name(ctx: Context, db: Db, ..) -> Result<(), E>`.
+#[derive(Clone)]
+pub(crate) struct Shape {
+    /// Whether the first parameter is the `Context`.
+    pub(crate) context: bool,
+    /// The types of the parameters after it, taken from a state with `FromRef`.
+    pub(crate) state: Vec<syn::Type>,
 }
 
 /// Checks the values of `#[rutina::routine(..)]` that parsed.
@@ -80,9 +83,74 @@ pub(crate) fn check_main_args(args: &MainArgs, errors: &mut Errors) {
     }
 }
 
+/// Checks the struct under `#[derive(rutina::FromRef)]`: a struct with named fields, not
+/// generic, no two fields of one type (but for those marked `#[from_ref(skip)]`).
+/// Returns the fields to implement `FromRef` for: the first of each type, none when the
+/// struct itself is wrong.
+pub(crate) fn check_state_struct<'a>(
+    input: &syn::DeriveInput,
+    fields: Option<Vec<StateField<'a>>>,
+    errors: &mut Errors,
+) -> Vec<&'a syn::Field> {
+    let name = &input.ident;
+    let full = format!("{name}{}", code(input.generics.split_for_impl().1));
+    let by_hand = format!("implement `rutina::FromRef<{full}>` by hand for each part a routine takes");
+    if !input.generics.params.is_empty() {
+        errors.spanning(
+            &input.generics,
+            format!("{FROM_REF} works on a struct without generic parameters; for `{full}`, {by_hand}"),
+        );
+        return Vec::new();
+    }
+    let Some(fields) = fields else {
+        let (tokens, what) = match &input.data {
+            syn::Data::Enum(data) => (data.enum_token.to_token_stream(), "an enum"),
+            syn::Data::Union(data) => (data.union_token.to_token_stream(), "a union"),
+            syn::Data::Struct(data) if matches!(data.fields, syn::Fields::Unit) => {
+                (name.to_token_stream(), "a unit struct")
+            }
+            syn::Data::Struct(data) => (data.fields.to_token_stream(), "a tuple struct"),
+        };
+        errors.spanning(
+            tokens,
+            format!(
+                "{FROM_REF} takes each named field of a struct for the routines' parameters; \
+                 `{name}` is {what}: {by_hand}"
+            ),
+        );
+        return Vec::new();
+    };
+    let mut taken: Vec<(String, &syn::Field)> = Vec::new();
+    for StateField { field, skip } in fields {
+        let ty = code(&field.ty);
+        if skip {
+            continue;
+        }
+        match taken.iter().find(|(other, _)| *other == ty) {
+            Some((_, first)) => errors.spanning(
+                field,
+                format!(
+                    "`{}` has the same type as `{}`, `{ty}`, and {FROM_REF} takes each type from \
+                     one field only (`impl FromRef<{name}> for {ty}`): mark one of them \
+                     `#[from_ref(skip)]`, or give one its own type",
+                    field_name(field),
+                    field_name(first),
+                ),
+            ),
+            None => taken.push((ty, field)),
+        }
+    }
+    taken.into_iter().map(|(_, field)| field).collect()
+}
+
+fn field_name(field: &syn::Field) -> String {
+    field.ident.as_ref().map_or_else(String::new, |ident| ident.unraw().to_string())
+}
+
 /// Checks that the fn is something the runtime can call: `async`, not generic, no
-/// `self`, at most one parameter (a `Context`), a `Result` return type. Returns how to
-/// call it, or `None` when it cannot be called (the errors say why).
+/// `self`, an optional `Context` first, then parameters taken from a state, a `Result`
+/// return type. Returns how to call it, or `None` when it cannot be called (the errors
+/// say why).
 pub(crate) fn check_signature(func: &RoutineFn, errors: &mut Errors) -> Option<Shape> {
     let before = errors.count();
     let sig = &func.sig;
@@ -116,7 +184,7 @@ pub(crate) fn check_signature(func: &RoutineFn, errors: &mut Errors) -> Option<S
         errors.spanning(variadic, format!("a {ROUTINE} cannot be variadic"));
     }
 
-    let mut shape = Shape::WithoutContext;
+    let mut shape = Shape { context: false, state: Vec::new() };
     for (index, arg) in sig.inputs.iter().enumerate() {
         match arg {
             syn::FnArg::Receiver(receiver) => errors.spanning(
@@ -126,16 +194,24 @@ pub(crate) fn check_signature(func: &RoutineFn, errors: &mut Errors) -> Option<S
                      (to keep state between runs, implement `rutina::Routine` for your type)"
                 ),
             ),
-            syn::FnArg::Typed(arg) if index > 0 => errors.spanning(
-                arg,
-                format!(
-                    "a {ROUTINE} takes at most one parameter, `ctx: rutina::Context`; \
-                     remove this one"
-                ),
-            ),
+            syn::FnArg::Typed(arg) if is_context_like(&arg.ty) => {
+                if index > 0 {
+                    errors.spanning(
+                        arg,
+                        format!(
+                            "the `Context` of a {ROUTINE} is its first parameter: move it first, \
+                             `async fn {}(ctx: rutina::Context, ..)`",
+                            sig.ident
+                        ),
+                    );
+                } else {
+                    check_context_type(&arg.ty, errors);
+                    shape.context = true;
+                }
+            }
             syn::FnArg::Typed(arg) => {
-                check_context_type(&arg.ty, errors);
-                shape = Shape::WithContext;
+                check_state_param(arg, errors);
+                shape.state.push((*arg.ty).clone());
             }
         }
     }
@@ -161,28 +237,60 @@ pub(crate) fn check_signature(func: &RoutineFn, errors: &mut Errors) -> Option<S
     (errors.count() == before).then_some(shape)
 }
 
-/// The parameter must be `Context` taken by value, whatever path names it
-/// (`Context`, `rutina::Context`, ...). The type checker has the last word.
+/// The first parameter, when it names a `Context` at all, must be `Context` taken by
+/// value, whatever path names it (`Context`, `rutina::Context`, ...). The type checker
+/// has the last word.
 fn check_context_type(ty: &syn::Type, errors: &mut Errors) {
     match peel(ty) {
         syn::Type::Path(path) if path.qself.is_none() && is_context(&path.path) => {}
-        syn::Type::Reference(reference) if matches!(peel(&reference.elem), syn::Type::Path(path) if is_context(&path.path)) =>
-        {
-            errors.spanning(
-                ty,
-                format!(
-                    "a {ROUTINE} takes its `Context` by value (it is cheap to clone): \
-                     write `ctx: rutina::Context`"
-                ),
-            );
-        }
-        _ => errors.spanning(
+        syn::Type::Reference(_) => errors.spanning(
             ty,
+            format!("a {ROUTINE} takes its `Context` by value (it is cheap to clone): write `ctx: rutina::Context`"),
+        ),
+        _ => {
+            errors.spanning(ty, format!("the `Context` of a {ROUTINE} has no parameters: write `ctx: rutina::Context`"))
+        }
+    }
+}
+
+/// A parameter after the `Context`, taken from the state for every run: a plain name and
+/// an owned type.
+fn check_state_param(arg: &syn::PatType, errors: &mut Errors) {
+    let ty = &arg.ty;
+    match &*arg.pat {
+        syn::Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {}
+        pat => errors.spanning(
+            pat,
             format!(
-                "the parameter of a {ROUTINE} must be `rutina::Context`, or omitted: \
-                 write `ctx: rutina::Context`"
+                "a parameter of a {ROUTINE} taken from the state is a plain name, like `db: Db`; \
+                 destructure it in the body"
             ),
         ),
+    }
+    match peel(ty) {
+        syn::Type::Reference(_) => errors.spanning(
+            ty,
+            format!(
+                "a parameter of a {ROUTINE} is taken from the state afresh for every run, so it \
+                 cannot borrow from it: take an owned, cloneable handle such as `Arc<T>` (or a \
+                 connection pool) by value"
+            ),
+        ),
+        syn::Type::ImplTrait(_) | syn::Type::Infer(_) => errors.spanning(
+            ty,
+            format!("a {ROUTINE} cannot be generic: give the parameter a concrete type, taken from the state"),
+        ),
+        _ => {}
+    }
+}
+
+/// Whether the parameter's type names a `Context` (by value, by reference, with
+/// arguments), so that it is checked as one rather than taken from the state.
+fn is_context_like(ty: &syn::Type) -> bool {
+    match peel(ty) {
+        syn::Type::Path(path) => path.path.segments.last().is_some_and(|last| last.ident == "Context"),
+        syn::Type::Reference(reference) => is_context_like(&reference.elem),
+        _ => false,
     }
 }
 
@@ -227,37 +335,50 @@ mod tests {
                 quote!(
                     async fn a(ctx: Context) -> Result<(), E> {}
                 ),
-                Shape::WithContext,
+                (true, 0),
             ),
             (
                 quote!(
                     pub async fn a(mut ctx: rutina::Context) -> anyhow::Result<()> {}
                 ),
-                Shape::WithContext,
+                (true, 0),
             ),
             (
                 quote!(
                     async fn a(_: ::rutina::Context) -> io::Result<()> {}
                 ),
-                Shape::WithContext,
+                (true, 0),
             ),
             (
                 quote!(
                     async fn a() -> Result<(), &'static str> {}
                 ),
-                Shape::WithoutContext,
+                (false, 0),
             ),
             (
                 quote!(
                     async fn a(ctx: (Context)) -> (Result<(), E>) {}
                 ),
-                Shape::WithContext,
+                (true, 0),
+            ),
+            (
+                quote!(
+                    async fn a(ctx: Context, db: Db, mut config: Arc<Config>) -> Result<(), E> {}
+                ),
+                (true, 2),
+            ),
+            (
+                quote!(
+                    async fn a(db: Db) -> Result<(), E> {}
+                ),
+                (false, 1),
             ),
         ];
         for (item, expected) in cases {
             let (shape, errors) = check(item.clone());
             assert!(errors.is_empty(), "{item}: {errors:?}");
-            assert_eq!(shape, Some(expected), "{item}");
+            let shape = shape.expect("a shape");
+            assert_eq!((shape.context, shape.state.len()), expected, "{item}");
         }
     }
 
@@ -300,15 +421,9 @@ mod tests {
             ),
             (
                 quote!(
-                    async fn a(ctx: Context, n: u32) -> Result<(), E> {}
+                    async fn a(db: Db, ctx: Context) -> Result<(), E> {}
                 ),
-                "at most one parameter",
-            ),
-            (
-                quote!(
-                    async fn a(n: u32) -> Result<(), E> {}
-                ),
-                "must be `rutina::Context`",
+                "is its first parameter: move it first",
             ),
             (
                 quote!(
@@ -320,7 +435,37 @@ mod tests {
                 quote!(
                     async fn a(ctx: Context<'_>) -> Result<(), E> {}
                 ),
-                "must be `rutina::Context`",
+                "has no parameters: write `ctx: rutina::Context`",
+            ),
+            (
+                quote!(
+                    async fn a(ctx: Context, db: &Db) -> Result<(), E> {}
+                ),
+                "cannot borrow from it: take an owned, cloneable handle such as `Arc<T>`",
+            ),
+            (
+                quote!(
+                    async fn a(db: &'static mut Db) -> Result<(), E> {}
+                ),
+                "cannot borrow from it",
+            ),
+            (
+                quote!(
+                    async fn a(ctx: Context, (a, b): (A, B)) -> Result<(), E> {}
+                ),
+                "is a plain name, like `db: Db`",
+            ),
+            (
+                quote!(
+                    async fn a(ref db: Db) -> Result<(), E> {}
+                ),
+                "is a plain name",
+            ),
+            (
+                quote!(
+                    async fn a(db: impl Db) -> Result<(), E> {}
+                ),
+                "cannot be generic: give the parameter a concrete type",
             ),
             (
                 quote!(
@@ -361,7 +506,7 @@ mod tests {
         ];
         for (item, expected) in cases {
             let (shape, errors) = check(item.clone());
-            assert_eq!(shape, None, "{item}");
+            assert!(shape.is_none(), "{item}");
             assert_eq!(errors.len(), 1, "{item}: {errors:?}");
             assert!(errors[0].contains(expected), "{item}: {errors:?}");
         }
@@ -370,11 +515,105 @@ mod tests {
     #[test]
     fn all_signature_mistakes_are_reported_together() {
         let (shape, errors) = check(quote!(
-            fn a<T>(&self, n: u32, m: u32) -> u8 {}
+            fn a<T>(&self, n: &u32, (m, o): u32) -> u8 {}
         ));
-        assert_eq!(shape, None);
+        assert!(shape.is_none());
         // `u8` is a path: the type checker reports it, not the macro.
         assert_eq!(errors.len(), 5, "{errors:?}");
+    }
+
+    fn state_struct(input: TokenStream) -> (Vec<String>, Vec<String>) {
+        let input: syn::DeriveInput = syn::parse2(input).expect("a type parses");
+        let mut errors = Errors::default();
+        let fields = crate::item::state_fields(&input, &mut errors);
+        let fields = check_state_struct(&input, fields, &mut errors);
+        let names = fields.iter().map(|field| field_name(field)).collect();
+        (names, errors.messages())
+    }
+
+    #[test]
+    fn state_struct_fields_each_give_their_type() {
+        let (fields, errors) = state_struct(quote!(
+            struct App {
+                db: Db,
+                #[from_ref(skip)]
+                replica: Db,
+                config: Arc<Config>,
+                r#type: Kind,
+            }
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(fields, ["db", "config", "type"]);
+        let (fields, errors) = state_struct(quote!(
+            struct App {}
+        ));
+        assert!(fields.is_empty() && errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn state_struct_mistakes_are_named() {
+        let (fields, errors) = state_struct(quote!(
+            struct App {
+                primary: Db,
+                config: std::sync::Arc<Config>,
+                replica: Db,
+                #[from_ref(skip, clone)]
+                spare: Db,
+                third: Db,
+            }
+        ));
+        assert_eq!(fields, ["primary", "config"]);
+        assert_eq!(
+            errors,
+            [
+                // The options are read first, then the fields checked.
+                "unknown `from_ref` option in #[derive(rutina::FromRef)]; the only one is `skip`, as in \
+                 `#[from_ref(skip)]`",
+                "`replica` has the same type as `primary`, `Db`, and #[derive(rutina::FromRef)] takes each \
+                 type from one field only (`impl FromRef<App> for Db`): mark one of them \
+                 `#[from_ref(skip)]`, or give one its own type",
+                "`third` has the same type as `primary`, `Db`, and #[derive(rutina::FromRef)] takes each \
+                 type from one field only (`impl FromRef<App> for Db`): mark one of them \
+                 `#[from_ref(skip)]`, or give one its own type",
+            ]
+        );
+        let cases = [
+            (
+                quote!(
+                    enum App {
+                        A,
+                    }
+                ),
+                "`App` is an enum",
+            ),
+            (quote!(union App { a: u8 }), "`App` is a union"),
+            (
+                quote!(
+                    struct App(Db);
+                ),
+                "`App` is a tuple struct",
+            ),
+            (
+                quote!(
+                    struct App;
+                ),
+                "`App` is a unit struct",
+            ),
+            (
+                quote!(
+                    struct App<'a, T> {
+                        t: &'a T,
+                    }
+                ),
+                "works on a struct without generic parameters; for `App<'a, T>`",
+            ),
+        ];
+        for (input, expected) in cases {
+            let (fields, errors) = state_struct(input.clone());
+            assert!(fields.is_empty(), "{input}");
+            assert_eq!(errors.len(), 1, "{input}: {errors:?}");
+            assert!(errors[0].contains(expected), "{input}: {errors:?}");
+        }
     }
 
     #[test]

@@ -7,23 +7,30 @@ use std::future::Future;
 #[cfg(feature = "macros")]
 use std::process::ExitCode;
 
-pub use crate::{Backoff, BoxError, Context, Main, Options, Policy, Routine, RunOptions, Rutina, ShutdownOrder};
+pub use crate::{
+    Backoff, BoxError, Context, FromRef, Main, Options, Policy, Provides, Routine, RunOptions, Rutina, ShutdownOrder,
+    StatefulRoutine, WithState,
+};
 pub use ::core::time::Duration;
 
 #[cfg(feature = "macros")]
 use crate::ErrorReport;
 
-/// Implemented by `#[rutina::routine]` items only: what `rutina::main!` accepts.
+/// Implemented by the `#[rutina::routine]` items without state: what `rutina::main!`
+/// accepts.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a `#[rutina::routine]`",
-    label = "not a `#[rutina::routine]` item",
-    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`"
+    message = "`{Self}` is not a `#[rutina::routine]` that `rutina::main!` can start",
+    label = "not a `#[rutina::routine]` item, or one that takes a state",
+    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`",
+    note = "a routine with parameters after its `Context` takes them from a state, which \
+            `rutina::main!` cannot give yet: start it from a hand-written `main`, with \
+            `rutina.go(name.with_state(state))`"
 )]
 pub trait Declared: Routine {}
 
-/// Identity, with the `Declared` bound spanned on the `main!` entry.
-pub fn declared<R: Declared>(routine: R) -> R {
-    routine
+/// Starts a `main!` entry, with the `Declared` bound spanned on it.
+pub fn start<R: Declared>(rutina: &Rutina, routine: R) -> crate::Id {
+    rutina.go(routine)
 }
 
 /// What a `#[rutina::routine]` fn may return.

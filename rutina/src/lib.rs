@@ -155,6 +155,45 @@
 //!   it (for a configuration reload, with `tokio::signal::unix::signal(SignalKind::hangup())`),
 //!   and SIGQUIT keeps its core-dumping default.
 //!
+//! # Routines with state
+//!
+//! A `#[rutina::routine]` fn may take parameters after its [`Context`]: they are taken
+//! from an application state with [`FromRef`], afresh for every run, and the routine is
+//! started with its state, `rutina.go(consumer.with_state(app.clone()))` (its declared
+//! options apply; [`go_with`](Rutina::go_with) replaces them). Derive
+//! [`FromRef`](macro@FromRef) on the state struct to give each field's type to the
+//! routines; the whole state is always a parameter too. By hand, a [`StatefulRoutine`]
+//! paired with its state in a [`WithState`] is a [`Routine`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rutina::{Context, Rutina};
+//!
+//! #[derive(Clone)]
+//! struct Db;
+//!
+//! #[derive(Clone, rutina::FromRef)]
+//! struct App {
+//!     db: Db,
+//!     queue: Arc<str>,
+//! }
+//!
+//! #[rutina::routine(on_error = Restart)]
+//! async fn consumer(ctx: Context, db: Db, queue: Arc<str>) -> anyhow::Result<()> {
+//!     let _ = (db, queue); // a fresh clone of each for every run
+//!     ctx.cancelled().await;
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let app = App { db: Db, queue: "jobs".into() };
+//! let rutina = Rutina::default();
+//! rutina.go(consumer.with_state(app.clone()));
+//! # rutina.shutdown();
+//! # rutina.wait().await.unwrap();
+//! # }
+//! ```
+//!
 //! # Testing a routine
 //!
 //! A routine is an ordinary async fn: call it with a [`Context::detached`], and cancel
@@ -211,8 +250,8 @@
 //!
 //! # Feature flags
 //!
-//! - `macros` (default): [`#[rutina::routine]`](macro@routine) and
-//!   [`rutina::main!`](macro@main).
+//! - `macros` (default): [`#[rutina::routine]`](macro@routine),
+//!   [`rutina::main!`](macro@main) and [`#[derive(FromRef)]`](macro@FromRef).
 //! - `systemd`: `sd_notify` readiness, stopping, watchdog and stop-timeout extension
 //!   messages on unix; nothing happens without `NOTIFY_SOCKET`.
 //! - `postgres`: `lease::Postgres`, the PostgreSQL backend of singleton routines'
@@ -245,6 +284,7 @@ mod run;
 mod rutina;
 mod schedule;
 mod signal;
+mod state;
 mod status;
 mod supervisor;
 mod sync;
@@ -267,11 +307,12 @@ pub use crate::rutina::Rutina;
 #[cfg(feature = "cron")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
 pub use crate::schedule::Cron;
+pub use crate::state::{FromRef, Provides, StatefulRoutine, WithState};
 pub use crate::status::{RoutineState, RoutineStatus, ShutdownReport, StopKind, StoppedRoutine};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
-pub use rutina_macros::{main, routine};
+pub use rutina_macros::{FromRef, main, routine};
 
 /// The cancellation token type of [`Context::token`] and [`Rutina::token`], re-exported
 /// from `tokio-util`.

@@ -38,7 +38,9 @@ use crate::{Context, RunOptions};
     label = "not a routine",
     note = "a routine is an `async fn(rutina::Context) -> Result<(), E>` annotated with `#[rutina::routine]`, \
             or a closure `|ctx: rutina::Context| async move {{ .. }}` returning `Result<(), E>` \
-            where `E: Into<rutina::BoxError>`"
+            where `E: Into<rutina::BoxError>`",
+    note = "a `#[rutina::routine]` fn with parameters after its `Context` takes them from a state: \
+            pass `{Self}.with_state(state)`"
 )]
 pub trait Routine: Send + 'static {
     /// Starts one run with its context.

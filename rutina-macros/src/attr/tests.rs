@@ -15,7 +15,7 @@ fn main_args(tokens: TokenStream) -> (MainArgs, Vec<String>) {
     (args, errors.messages())
 }
 
-fn policy_of(value: &Option<Spanned<Policy>>) -> Option<Policy> {
+fn policy_of(value: &Option<Spanned<&'static str>>) -> Option<&'static str> {
     value.as_ref().map(|policy| policy.value)
 }
 
@@ -42,8 +42,8 @@ fn every_key_parses_to_its_value() {
         readiness_gate = false,
     ));
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(policy_of(&args.on_done), Some(Policy::Restart));
-    assert_eq!(policy_of(&args.on_error), Some(Policy::Shutdown));
+    assert_eq!(policy_of(&args.on_done), Some("Restart"));
+    assert_eq!(policy_of(&args.on_error), Some("Shutdown"));
     assert_eq!(args.timeout.map(|t| t.value), Some(Duration::from_secs(5)));
     assert_eq!(args.max_count.map(|m| m.value), Some(3));
     assert_eq!(args.name.map(|n| n.value), Some("http".to_owned()));
@@ -58,8 +58,8 @@ fn every_key_parses_to_its_value() {
 fn policies_may_be_written_as_paths() {
     let (args, errors) = routine(quote!(on_done = Policy::DoNothing, on_error = rutina::Policy::Restart));
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(policy_of(&args.on_done), Some(Policy::DoNothing));
-    assert_eq!(policy_of(&args.on_error), Some(Policy::Restart));
+    assert_eq!(policy_of(&args.on_done), Some("DoNothing"));
+    assert_eq!(policy_of(&args.on_error), Some("Restart"));
 }
 
 #[test]
@@ -163,9 +163,9 @@ fn malformed_entries_are_each_reported() {
     assert_eq!(
         errors,
         [
-            // the list is split first, then each entry is read
-            "unexpected `,` in #[rutina::routine]: expected a key before it",
+            // each entry read up to its comma, in the order written
             "`timeout` needs a value; write `timeout = \"5s\"`",
+            "unexpected `,` in #[rutina::routine]: expected a key before it",
             "expected `=` after `name`; write `name = \"http\"`",
             "missing value after `max_count =`; write `max_count = 3`",
             "expected a key in #[rutina::routine], like `on_done = Restart`; the keys are \
@@ -364,10 +364,10 @@ fn main_shutdown_order_in_every_spelling() {
     ] {
         let (args, errors) = main_args(quote!(routines: [a], shutdown_order: #value));
         assert!(errors.is_empty(), "{value}: {errors:?}");
-        assert_eq!(args.shutdown_order.map(|o| o.value), Some(ShutdownOrder::ReverseStart), "{value}");
+        assert_eq!(args.shutdown_order.map(|o| o.value), Some("ReverseStart"), "{value}");
     }
     let (args, _) = main_args(quote!(routines: [a], shutdown_order: AllAtOnce));
-    assert_eq!(args.shutdown_order.map(|o| o.value), Some(ShutdownOrder::AllAtOnce));
+    assert_eq!(args.shutdown_order.map(|o| o.value), Some("AllAtOnce"));
 }
 
 #[test]
@@ -465,11 +465,40 @@ fn main_setup_errors() {
 }
 
 #[test]
-fn closest_only_suggests_near_misses() {
+fn only_near_misses_get_a_suggestion() {
     let keys = || ROUTINE_KEYS.iter().map(|key| key.name);
-    assert_eq!(closest("max_cout", keys()), Some("max_count"));
-    assert_eq!(closest("ON_DONE", keys()), Some("on_done"));
-    assert_eq!(closest("retries", keys()), None);
-    assert_eq!(edit_distance("", "abc"), 3);
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
+    assert_eq!(did_you_mean("max_cout", keys()), " (did you mean `max_count`?)");
+    assert_eq!(did_you_mean("ON_DONE", keys()), " (did you mean `on_done`?)");
+    assert_eq!(did_you_mean("tiemout", keys()), " (did you mean `timeout`?)");
+    assert_eq!(did_you_mean("retries", keys()), "");
+}
+
+#[test]
+fn a_value_that_is_not_one_expression_gets_the_keys_own_message() {
+    let (_, errors) = routine(quote!(on_done = Restart Restart, timeout = "5s" "6s", name = "a",));
+    assert_eq!(
+        errors,
+        [
+            "expected a policy for `on_done`: one of `DoNothing`, `Restart`, `Shutdown`",
+            "`timeout` must be a duration string, like `timeout = \"5s\"`",
+        ]
+    );
+    let (args, errors) = main_args(quote!(routines: [a, , b::c], setup: init init));
+    assert_eq!(
+        errors,
+        [
+            "unexpected `,` in rutina::main!: expected a routine before it",
+            "`setup` must be the name of an fn taking no arguments, like `setup: init_logging` \
+             (not a call, a closure or a block: put the code in an fn)",
+        ]
+    );
+    assert_eq!((args.routines.len(), args.written), (2, 2));
+}
+
+#[test]
+fn keys_may_be_raw_and_keywords_are_unknown_keys() {
+    let (args, errors) = routine(quote!(r#name = "x", async = 3));
+    assert_eq!(args.name.map(|n| n.value), Some("x".to_owned()));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("unknown key `async` in #[rutina::routine]"), "{errors:?}");
 }

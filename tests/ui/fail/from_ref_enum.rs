@@ -1,0 +1,7 @@
+#[derive(Clone, rutina::FromRef)]
+enum App {
+    Small(u32),
+    Large(String),
+}
+
+fn main() {}

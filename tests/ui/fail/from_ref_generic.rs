@@ -1,0 +1,10 @@
+#[derive(Clone)]
+struct Db;
+
+#[derive(Clone, rutina::FromRef)]
+struct App<C> {
+    db: Db,
+    config: C,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(Clone)]
+struct Db;
+
+#[derive(Clone, rutina::FromRef)]
+struct App(Db, String);
+
+fn main() {}
