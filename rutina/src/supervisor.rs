@@ -102,6 +102,9 @@ pub(crate) fn supervise<R: Routine>(
             } else {
                 membership.member.restarted(attempt);
             }
+            if membership.member.take_reload_pending() {
+                membership.group.health.reloaded();
+            }
             membership.group.observers.started(&membership.member, attempt);
             if let Some(plan) = plan.as_deref_mut() {
                 plan.run_started();
