@@ -148,12 +148,7 @@ impl Plan {
     /// The delay is over (or there is none): all at once, every member's context is
     /// cancelled (through `serving`, unless the caller does it) and the grace periods
     /// start; in reverse start order, the turns begin.
-    pub(crate) fn begin(
-        &mut self,
-        members: &IdMap<Arc<Member>>,
-        graced: usize,
-        serving: Option<&CancellationToken>,
-    ) {
+    pub(crate) fn begin(&mut self, members: &IdMap<Arc<Member>>, graced: usize, serving: Option<&CancellationToken>) {
         self.begun = true;
         let at = self.cancel_at;
         match self.order {
