@@ -79,8 +79,9 @@ pub(crate) fn supervise<R: Routine>(
             // it waited for a schedule's first tick or a lease.
             let cancelled = membership.member.token.is_cancelled();
             if cancelled && (attempt > 1 || membership.ending.between_runs) {
+                // An operator's restart between runs: `attempt` is already the run about
+                // to be made (a policy's restart counted it), which is made now.
                 if membership.member.restart_requested() && membership.renew() {
-                    attempt = attempt.saturating_add(1);
                     continue;
                 }
                 // Notices a group token cancelled from outside.
