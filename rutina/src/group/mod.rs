@@ -452,7 +452,7 @@ impl Group {
             let mut plan =
                 Plan::new(self.settings.order, self.settings.shutdown_timeout, now, delay.unwrap_or(Duration::ZERO));
             if delay.is_none() {
-                // The group's token, cancelled below, is the members' tokens' parent.
+                // `serving`, cancelled below, is the members' tokens' parent.
                 plan.begin(&core.members, core.graced, None);
             }
             let running = core.members.len();
@@ -467,9 +467,14 @@ impl Group {
         };
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
-        // Without a delay, all at once, this cancels every member's context (the token
-        // is their parent); with one, or in reverse start order, the plan does it.
         self.token.cancel();
+        // Without a delay, all at once, this cancels every member's context (`serving`
+        // is their parent: the group's token itself, or, in a group made with a delay
+        // that this shutdown skips, a token of its own); with a delay, or in reverse
+        // start order, the plan does it.
+        if delay.is_none() {
+            self.serving.cancel();
+        }
         self.changed.notify_waiters();
         if let Some(delay) = delay {
             tracing::info!(target: "rutina", ?delay, "not ready; routines keep serving for the shutdown delay");
