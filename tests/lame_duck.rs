@@ -162,6 +162,24 @@ async fn dropping_the_last_handle_skips_the_delay() {
     .await
     .expect("the routine is cancelled");
     assert_eq!(when(&cancelled), [("api", t0)], "nobody is served by a lame duck nobody holds");
+
+    // Dropped during the delay: the delay ends then.
+    let rutina = Rutina::new(Options::default().shutdown_delay(DELAY));
+    let cancelled = Cancelled::default();
+    rutina.go(server("api", cancelled.clone(), secs(0)));
+    sleep(secs(1)).await;
+    rutina.shutdown();
+    sleep(secs(1)).await;
+    let t0 = Instant::now();
+    drop(rutina);
+    timeout(secs(60), async {
+        while when(&cancelled).is_empty() {
+            sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the routine is cancelled");
+    assert_eq!(when(&cancelled), [("api", t0)], "dropped during the delay");
 }
 
 #[tokio::test(start_paused = true)]
