@@ -215,3 +215,28 @@ async fn a_routine_killed_or_ending_during_the_delay_leaves_as_usual() {
     rutina.wait().await.unwrap();
     assert_eq!(when(&cancelled), [("killed", t0), ("api", t0 + DELAY)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_group_whose_token_was_cancelled_starts_no_routine_delay_or_not() {
+    for delay in [None, Some(DELAY)] {
+        let options = match delay {
+            Some(delay) => Options::default().shutdown_delay(delay),
+            None => Options::default(),
+        };
+        let rutina = Rutina::new(options);
+        let cancelled = Cancelled::default();
+        rutina.go(server("first", cancelled.clone(), secs(0)));
+        sleep(secs(1)).await;
+        // Cancelling the group's token shuts the group down; nothing starts after it.
+        rutina.token().cancel();
+        let ran = Arc::new(Mutex::new(false));
+        let flag = ran.clone();
+        rutina.go(move |_ctx: Context| {
+            *flag.lock().unwrap() = true;
+            async { Ok::<_, std::io::Error>(()) }
+        });
+        rutina.wait().await.unwrap();
+        assert!(!*ran.lock().unwrap(), "delay {delay:?}: a routine started after the token was cancelled ran");
+        assert_eq!(rutina.shutdown_report().unwrap().reason, Some(ShutdownReason::Cancelled), "delay {delay:?}");
+    }
+}
