@@ -217,7 +217,8 @@ impl Group {
         let (token, cancelled) = match self.settings.order {
             ShutdownOrder::AllAtOnce => {
                 let token = self.serving.child_token();
-                let cancelled = token.is_cancelled();
+                // With a lame-duck delay, `serving` is not the group's token: ask that too.
+                let cancelled = token.is_cancelled() || (self.settings.delay.is_some() && self.token.is_cancelled());
                 (token, cancelled)
             }
             ShutdownOrder::ReverseStart => (CancellationToken::new(), self.token.is_cancelled()),
