@@ -243,6 +243,25 @@ async fn a_cron_routine_waits_for_its_first_matching_time() {
     assert!(starts.get().is_empty());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_cron_routine_waiting_for_its_first_time_does_not_hold_readiness_up() {
+    let rutina = Rutina::default();
+    let nightly = RunOptions::default().cron(Cron::parse("0 0 3 * * *").unwrap());
+    rutina.go_with(job(Starts::new(), |_| secs(0)), nightly.clone());
+    sleep(secs(1)).await;
+    assert!(rutina.is_ready(), "a nightly job's group is ready before the night (READY=1 under systemd)");
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+
+    // A readiness gate still holds it up.
+    let rutina = Rutina::default();
+    rutina.go_with(job(Starts::new(), |_| secs(0)), nightly.readiness_gate(true));
+    sleep(secs(1)).await;
+    assert!(!rutina.is_ready(), "a gate that did not run is not ready");
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
 /// Real time: a cron routine every second, for about 3.5 s.
 #[tokio::test]
 async fn a_cron_routine_runs_on_whole_seconds_of_the_utc_clock() {
