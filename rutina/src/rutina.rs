@@ -315,8 +315,9 @@ impl Rutina {
         self.group().watch_shutdown()
     }
 
-    /// Whether the group is ready: every routine began its first run, every
-    /// [readiness gate](RunOptions::readiness_gate) called
+    /// Whether the group is ready: every routine began its first run (or waits for its
+    /// schedule's first tick, or for its [singleton](RunOptions::singleton) lease held by
+    /// another replica), every [readiness gate](RunOptions::readiness_gate) called
     /// [`Context::ready`](crate::Context::ready), and no shutdown began. For readiness
     /// probes; with the `systemd` feature, `READY=1` is sent when this first holds
     /// during [`wait`](Rutina::wait).

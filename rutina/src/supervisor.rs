@@ -53,6 +53,7 @@ pub(crate) fn supervise<R: Routine>(
                     break;
                 }
                 Some(Pause::Until { until, scheduled }) => {
+                    membership.settled();
                     membership.member.waiting(until, scheduled);
                     membership.ending.between_runs = true;
                     // Boxed: a timer inline would grow the state of every routine.
@@ -67,6 +68,7 @@ pub(crate) fn supervise<R: Routine>(
             }
             // A singleton waits for its lease.
             if let Some(keeper) = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut()) {
+                membership.settled();
                 membership.member.standby(true);
                 membership.ending.between_runs = true;
                 let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
@@ -99,7 +101,7 @@ pub(crate) fn supervise<R: Routine>(
                 // The status made with the member already tells its first run (attempt 0
                 // shows as 1, started when the member was): no lock, no clock read on the
                 // way from `go` to the first run.
-                membership.group.health.first_run_over();
+                membership.settled();
             } else {
                 membership.member.restarted(attempt);
             }

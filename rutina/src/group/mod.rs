@@ -95,6 +95,8 @@ struct Tasks {
 pub(crate) struct Ending {
     pub(crate) runs: u32,
     pub(crate) between_runs: bool,
+    /// The routine no longer holds the group's readiness up (see `Membership::settled`).
+    settled: bool,
     /// How the last run ended, if the routine ended during a shutdown (boxed, and only
     /// then: it would otherwise take room in the state of every routine).
     last: Option<Box<Outcome>>,
@@ -118,6 +120,17 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
+    /// The routine is where it should be, as far as the group's readiness goes: it began
+    /// its first run, or waits for its schedule's first tick or for its singleton lease
+    /// (a standby replica, a nightly job, must not keep a service from being ready).
+    /// Counted once.
+    pub(crate) fn settled(&mut self) {
+        if !self.ending.settled {
+            self.ending.settled = true;
+            self.group.health.first_run_over();
+        }
+    }
+
     /// After an operator's restart: the routine runs again as a fresh member (`true`),
     /// unless it was killed or the group is shutting down since.
     pub(crate) fn renew(&mut self) -> bool {
@@ -254,6 +267,7 @@ impl Group {
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {
         let runs = ending.runs;
+        let settled = ending.settled;
         let (empty, over) = {
             let mut core = lock(&self.core);
             let core = &mut *core;
@@ -274,7 +288,7 @@ impl Group {
             }
             (empty, over)
         };
-        if runs == 0 {
+        if !settled {
             self.health.first_run_over();
         }
         if member.take_reload_pending() {
