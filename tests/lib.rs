@@ -140,6 +140,11 @@ impl Program {
         line[prefix.len()..].to_owned()
     }
 
+    /// Waits for a line containing `part`; returns it.
+    pub fn expect_line_containing(&mut self, part: &str) -> String {
+        self.wait_for_line(part, |seen| seen.contains(part)).to_owned()
+    }
+
     /// Waits for the first line `matches` accepts (`what` describes it); returns it.
     fn wait_for_line(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> &str {
         let deadline = Instant::now() + PATIENCE;
