@@ -47,16 +47,30 @@ impl Service {
 
     /// Reads messages until one equals `wanted`; returns those read before it.
     fn expect(&self, wanted: &str) -> Vec<String> {
+        self.expect_where(wanted, |message| message == wanted).1
+    }
+
+    /// Reads messages until one that `matches` (described by `what`); returns it and
+    /// those read before it.
+    fn expect_where(&self, what: &str, matches: impl Fn(&str) -> bool) -> (String, Vec<String>) {
         let deadline = Instant::now() + PATIENCE;
         let mut before = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next(left) {
-                Some(message) if message == wanted => return before,
+                Some(message) if matches(&message) => return (message, before),
                 Some(message) => before.push(message),
-                None => panic!("no {wanted:?} within {PATIENCE:?}; got {before:?}"),
+                None => panic!("no {what} within {PATIENCE:?}; got {before:?}"),
             }
         }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -s {signal} {}", self.child.id())])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     /// Everything received during `period`.
@@ -121,4 +135,24 @@ fn no_watchdog_pings_while_a_routine_is_crash_looping() {
     let _ = service.collect(Duration::from_millis(50));
     let messages = service.collect(Duration::from_secs(1));
     assert!(!messages.iter().any(|m| m == "WATCHDOG=1"), "{messages:?}");
+}
+
+#[test]
+fn sighup_sends_reloading_with_monotonic_usec_then_ready_once_the_reloaded_gate_is_ready() {
+    let mut service = Service::start("reload");
+    service.expect("READY=1");
+    for _ in 0..2 {
+        let sent = Instant::now();
+        service.signal("HUP");
+        let (reloading, _) = service.expect_where("RELOADING=1", |m| m.lines().any(|line| line == "RELOADING=1"));
+        let usec = reloading
+            .lines()
+            .find_map(|line| line.strip_prefix("MONOTONIC_USEC="))
+            .unwrap_or_else(|| panic!("no MONOTONIC_USEC in {reloading:?}"));
+        assert!(usec.parse::<u64>().is_ok_and(|usec| usec > 0), "{reloading:?}");
+        let between = service.expect("READY=1");
+        assert!(sent.elapsed() >= Duration::from_millis(300), "READY=1 only once the reloaded gate is ready again");
+        assert!(between.iter().all(|m| m == "WATCHDOG=1"), "{between:?}");
+    }
+    assert_eq!(service.terminate(), 0);
 }
