@@ -87,9 +87,12 @@ impl Service {
     }
 
     fn terminate(&mut self) -> i32 {
-        let status =
-            Command::new("sh").args(["-c", &format!("kill -s TERM {}", self.child.id())]).status().expect("run kill");
-        assert!(status.success());
+        self.signal("TERM");
+        self.terminate_wait()
+    }
+
+    /// Waits for the exit after a SIGTERM; its status.
+    fn terminate_wait(&mut self) -> i32 {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -155,4 +158,17 @@ fn sighup_sends_reloading_with_monotonic_usec_then_ready_once_the_reloaded_gate_
         assert!(between.iter().all(|m| m == "WATCHDOG=1"), "{between:?}");
     }
     assert_eq!(service.terminate(), 0);
+}
+
+#[test]
+fn with_a_lame_duck_delay_stopping_is_sent_at_once_and_the_contexts_are_cancelled_after_the_delay() {
+    let mut service = Service::start("delay");
+    service.expect("READY=1");
+    let sent = Instant::now();
+    service.signal("TERM");
+    let before = service.expect("STOPPING=1");
+    assert!(!before.iter().any(|m| m == "X_FIXTURE=cancelled"), "{before:?}");
+    service.expect("X_FIXTURE=cancelled");
+    assert!(sent.elapsed() >= Duration::from_secs(1), "the contexts were cancelled before the delay was over");
+    assert_eq!(service.terminate_wait(), 0);
 }
