@@ -425,3 +425,90 @@ async fn a_singleton_in_a_group_without_a_lease_backend_is_an_error_that_names_t
     assert!(!*ran.lock().unwrap(), "the singleton never ran");
     assert_eq!(runs(&other)[0].cancelled.map(|(_, reason)| reason), Some(Some(CancelReason::Shutdown)));
 }
+
+/// Two replicas of a scheduled singleton: `(replica, started)` of each run.
+fn scheduled_replicas(
+    n: usize,
+    backend: &Arc<Memory>,
+    record: &Record,
+    options: impl Fn() -> RunOptions,
+) -> Vec<Rutina> {
+    (0..n)
+        .map(|replica| {
+            let rutina = Rutina::new(Options::default().lease(backend.clone()));
+            let record = record.clone();
+            rutina.go_with(
+                move |ctx: Context| {
+                    record.lock().unwrap().push(RunRecord {
+                        replica,
+                        attempt: ctx.attempt(),
+                        fencing: ctx.fencing_token(),
+                        started: Instant::now(),
+                        cancelled: None,
+                    });
+                    async { Ok::<_, std::io::Error>(()) }
+                },
+                options().on_error(Policy::Restart).singleton("report"),
+            );
+            rutina
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scheduled_singleton_runs_once_per_tick_when_its_period_is_longer_than_the_ttl() {
+    let backend = Arc::new(Memory::default());
+    let record = Record::default();
+    let t0 = Instant::now();
+    // Every minute, with a 12 s lease: the holder must keep its lease while it waits.
+    let groups = scheduled_replicas(2, &backend, &record, || RunOptions::default().every(secs(60)));
+    sleep(secs(605)).await;
+    let runs = runs(&record);
+    let starts: Vec<_> = runs.iter().map(|run| run.started - t0).collect();
+    assert_eq!(starts, (0..=10).map(|n| secs(60 * n)).collect::<Vec<_>>(), "once a minute: {runs:#?}");
+    assert!(runs.iter().all(|run| run.replica == runs[0].replica), "on one replica: {runs:#?}");
+    for rutina in &groups {
+        rutina.shutdown();
+        rutina.wait().await.unwrap();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cron_singleton_runs_once_per_matching_time_and_a_takeover_waits_for_the_next_one() {
+    let backend = Arc::new(Memory::default());
+    let record = Record::default();
+    let nightly = || RunOptions::default().cron(rutina::Cron::parse("0 0 3 * * *").unwrap());
+    let groups = scheduled_replicas(2, &backend, &record, nightly);
+    sleep(secs(1)).await;
+    let scheduled: Vec<_> = groups
+        .iter()
+        .filter_map(|rutina| match state(rutina) {
+            RoutineState::Scheduled { until } => Some(until),
+            _ => None,
+        })
+        .collect();
+    let first = *scheduled.first().expect("a replica waits for 03:00");
+    sleep(first - Instant::now() + secs(3600)).await;
+    let night1 = runs(&record);
+    assert_eq!(night1.len(), 1, "03:00 came once, on one replica: {night1:#?}");
+    assert!(night1[0].started - first < secs(1));
+    // The replica that ran goes away during the day: the other takes over, and waits
+    // for the next 03:00 instead of running at once.
+    let holder = night1[0].replica;
+    groups[holder].shutdown();
+    groups[holder].wait().await.unwrap();
+    sleep(secs(60)).await;
+    assert_eq!(runs(&record).len(), 1, "a takeover in the day does not run the nightly job: {:#?}", runs(&record));
+    let other = &groups[1 - holder];
+    let next = match state(other) {
+        RoutineState::Scheduled { until } => until,
+        state => panic!("the new holder waits for 03:00, {state:?}"),
+    };
+    sleep(next - Instant::now() + secs(1)).await;
+    let runs = runs(&record);
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    assert_eq!(runs[1].replica, 1 - holder);
+    assert!(runs[1].started - next < secs(1));
+    other.shutdown();
+    other.wait().await.unwrap();
+}
