@@ -16,9 +16,10 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// What each run saw: `(attempt, reason when it started, reason when cancelled, reason
+/// What one run saw: `(attempt, reason when it started, reason when cancelled, reason
 /// `linger` later)`.
-type Seen = Arc<Mutex<Vec<(u32, Option<CancelReason>, Option<CancelReason>, Option<CancelReason>)>>>;
+type Saw = (u32, Option<CancelReason>, Option<CancelReason>, Option<CancelReason>);
+type Seen = Arc<Mutex<Vec<Saw>>>;
 
 /// A routine that waits to be cancelled, reads its reason, keeps going for `linger`
 /// (another cause may come meanwhile), reads it again and returns `Ok`.
@@ -40,7 +41,7 @@ fn seen() -> Seen {
     Arc::default()
 }
 
-fn reasons(seen: &Seen) -> Vec<(u32, Option<CancelReason>, Option<CancelReason>, Option<CancelReason>)> {
+fn reasons(seen: &Seen) -> Vec<Saw> {
     seen.lock().unwrap().clone()
 }
 
