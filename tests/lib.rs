@@ -1,7 +1,8 @@
 //! The harness shared by the tests that run programs as real child processes
-//! (`examples.rs`, `main_process.rs`, `signal_process.rs`, `systemd.rs`): find a built
-//! example or fixture, start it with its output piped, wait for the lines it prints,
-//! signal it with `kill`, wait for its exit, and kill it if a test fails first.
+//! (`examples.rs`, `main_process.rs`, `signal_process.rs`, `lifecycle_process.rs`,
+//! `systemd.rs`): find a built example or fixture, start it with its output piped, wait
+//! for the lines it prints, signal it with `kill`, wait for its exit, and kill it if a
+//! test fails first.
 //!
 //! Fixtures (`fixtures/*.rs`) are this package's binaries: Cargo builds them before the
 //! integration tests that run them. The examples belong to the `rutina-examples`
