@@ -1,7 +1,8 @@
 //! The harness shared by the tests that run programs as real child processes
-//! (`examples.rs`, `main_process.rs`, `signal_process.rs`, `systemd.rs`): find a built
-//! example or fixture, start it with its output piped, wait for the lines it prints,
-//! signal it with `kill`, wait for its exit, and kill it if a test fails first.
+//! (`examples.rs`, `main_process.rs`, `signal_process.rs`, `lifecycle_process.rs`,
+//! `systemd.rs`): find a built example or fixture, start it with its output piped, wait
+//! for the lines it prints, signal it with `kill`, wait for its exit, and kill it if a
+//! test fails first.
 //!
 //! Fixtures (`fixtures/*.rs`) are this package's binaries: Cargo builds them before the
 //! integration tests that run them. The examples belong to the `rutina-examples`
@@ -138,6 +139,11 @@ impl Program {
     pub fn expect_line_starting(&mut self, prefix: &str) -> String {
         let line = self.wait_for_line(prefix, |seen| seen.starts_with(prefix));
         line[prefix.len()..].to_owned()
+    }
+
+    /// Waits for a line containing `part`; returns it.
+    pub fn expect_line_containing(&mut self, part: &str) -> String {
+        self.wait_for_line(part, |seen| seen.contains(part)).to_owned()
     }
 
     /// Waits for the first line `matches` accepts (`what` describes it); returns it.

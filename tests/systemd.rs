@@ -47,16 +47,30 @@ impl Service {
 
     /// Reads messages until one equals `wanted`; returns those read before it.
     fn expect(&self, wanted: &str) -> Vec<String> {
+        self.expect_where(wanted, |message| message == wanted).1
+    }
+
+    /// Reads messages until one that `matches` (described by `what`); returns it and
+    /// those read before it.
+    fn expect_where(&self, what: &str, matches: impl Fn(&str) -> bool) -> (String, Vec<String>) {
         let deadline = Instant::now() + PATIENCE;
         let mut before = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next(left) {
-                Some(message) if message == wanted => return before,
+                Some(message) if matches(&message) => return (message, before),
                 Some(message) => before.push(message),
-                None => panic!("no {wanted:?} within {PATIENCE:?}; got {before:?}"),
+                None => panic!("no {what} within {PATIENCE:?}; got {before:?}"),
             }
         }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -s {signal} {}", self.child.id())])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     /// Everything received during `period`.
@@ -73,9 +87,12 @@ impl Service {
     }
 
     fn terminate(&mut self) -> i32 {
-        let status =
-            Command::new("sh").args(["-c", &format!("kill -s TERM {}", self.child.id())]).status().expect("run kill");
-        assert!(status.success());
+        self.signal("TERM");
+        self.terminate_wait()
+    }
+
+    /// Waits for the exit after a SIGTERM; its status.
+    fn terminate_wait(&mut self) -> i32 {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -121,4 +138,37 @@ fn no_watchdog_pings_while_a_routine_is_crash_looping() {
     let _ = service.collect(Duration::from_millis(50));
     let messages = service.collect(Duration::from_secs(1));
     assert!(!messages.iter().any(|m| m == "WATCHDOG=1"), "{messages:?}");
+}
+
+#[test]
+fn sighup_sends_reloading_with_monotonic_usec_then_ready_once_the_reloaded_gate_is_ready() {
+    let mut service = Service::start("reload");
+    service.expect("READY=1");
+    for _ in 0..2 {
+        let sent = Instant::now();
+        service.signal("HUP");
+        let (reloading, _) = service.expect_where("RELOADING=1", |m| m.lines().any(|line| line == "RELOADING=1"));
+        let usec = reloading
+            .lines()
+            .find_map(|line| line.strip_prefix("MONOTONIC_USEC="))
+            .unwrap_or_else(|| panic!("no MONOTONIC_USEC in {reloading:?}"));
+        assert!(usec.parse::<u64>().is_ok_and(|usec| usec > 0), "{reloading:?}");
+        let between = service.expect("READY=1");
+        assert!(sent.elapsed() >= Duration::from_millis(300), "READY=1 only once the reloaded gate is ready again");
+        assert!(between.iter().all(|m| m == "WATCHDOG=1"), "{between:?}");
+    }
+    assert_eq!(service.terminate(), 0);
+}
+
+#[test]
+fn with_a_lame_duck_delay_stopping_is_sent_at_once_and_the_contexts_are_cancelled_after_the_delay() {
+    let mut service = Service::start("delay");
+    service.expect("READY=1");
+    let sent = Instant::now();
+    service.signal("TERM");
+    let before = service.expect("STOPPING=1");
+    assert!(!before.iter().any(|m| m == "X_FIXTURE=cancelled"), "{before:?}");
+    service.expect("X_FIXTURE=cancelled");
+    assert!(sent.elapsed() >= Duration::from_secs(1), "the contexts were cancelled before the delay was over");
+    assert_eq!(service.terminate_wait(), 0);
 }

@@ -1,5 +1,6 @@
 //! The group's health as probes see it: readiness (every routine began its first run,
-//! every readiness gate is ready) and liveness (no routine crash-looping or hung).
+//! or its wait for a schedule's first tick or a lease, and every readiness gate is
+//! ready) and liveness (no routine crash-looping or hung).
 //!
 //! Both are counters that routines update as they change, so that a probe reads a few
 //! atomics instead of walking the routines.
@@ -15,7 +16,8 @@ pub(crate) const CRASH_LOOP_FAILURES: u32 = 3;
 /// The counters behind `is_ready` and `is_live`.
 #[derive(Debug, Default)]
 pub(crate) struct Health {
-    /// Routines that have not made (and will not make) their first run yet.
+    /// Routines that have not begun (and will not begin) their first run, or their wait
+    /// for a schedule's first tick or a singleton lease, yet.
     unstarted: AtomicUsize,
     /// Readiness gates that have not called `Context::ready` yet.
     gates_pending: AtomicUsize,
@@ -79,7 +81,7 @@ impl Health {
         }
     }
 
-    /// A routine made (or will never make) its first run.
+    /// A routine began its first run or its first wait (or will never begin either).
     pub(crate) fn first_run_over(&self) {
         self.resolve(&self.unstarted);
     }

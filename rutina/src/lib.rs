@@ -138,7 +138,7 @@
 //!   [`Rutina::shutdown_report`] tells, once `wait` returned, who stopped how and how
 //!   long each took.
 //! - **Readiness.** [`Rutina::is_ready`] holds once every routine began its first run
-//!   and every [readiness gate](RunOptions::readiness_gate) called [`Context::ready`];
+//!   (or waits for its schedule's first tick or its singleton lease) and every [readiness gate](RunOptions::readiness_gate) called [`Context::ready`];
 //!   [`Rutina::is_shutting_down`] and [`Rutina::watch_shutdown`] turn the moment a
 //!   shutdown begins, for health endpoints.
 //! - **systemd** (feature `systemd`). During [`Rutina::wait`]: `READY=1` once the group

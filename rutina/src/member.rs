@@ -6,7 +6,7 @@
 //! of its own, never the group's: a routine's runs and restarts touch no lock that other
 //! routines take.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -23,18 +23,21 @@ use crate::status::{RoutineState, RoutineStatus};
 use crate::sync::lock;
 
 /// `flags` bits.
-const KILLED: u8 = 1;
-const ABORTED: u8 = 1 << 1;
-const READY: u8 = 1 << 2;
+const KILLED: u16 = 1;
+const ABORTED: u16 = 1 << 1;
+const READY: u16 = 1 << 2;
 /// An operator asked for a restart (`RELOAD`: by a reload).
-const RESTART: u8 = 1 << 3;
-const RELOAD: u8 = 1 << 4;
+const RESTART: u16 = 1 << 3;
+const RELOAD: u16 = 1 << 4;
 /// The current run is hung (missed its heartbeat) and has not ended yet.
-const HUNG: u8 = 1 << 5;
+const HUNG: u16 = 1 << 5;
 /// The routine is marked for reload (`RunOptions::reload`).
-const RELOADS: u8 = 1 << 6;
+const RELOADS: u16 = 1 << 6;
 /// Aborted while waiting for its turn to stop (reverse start order).
-const BEFORE_TURN: u8 = 1 << 7;
+const BEFORE_TURN: u16 = 1 << 7;
+/// Killed when its context was already cancelled (a shutdown, a restart): the kill is
+/// not why the run stops, so its cancel reason stays the first cause.
+const KILLED_LATE: u16 = 1 << 8;
 
 /// One routine of a group.
 pub(crate) struct Member {
@@ -45,9 +48,9 @@ pub(crate) struct Member {
     /// or on the routine's turn in reverse start order). A run's own cancellation (its
     /// timeout) is a child of it.
     pub(crate) token: CancellationToken,
-    /// `KILLED`, `ABORTED`, `READY`, `RESTART`, `RELOAD`, `RELOADS`, `BEFORE_TURN`: each
-    /// set once, never cleared; `HUNG`: set and cleared by the supervisor.
-    flags: AtomicU8,
+    /// `KILLED`, `KILLED_LATE`, `ABORTED`, `READY`, `RESTART`, `RELOAD`, `RELOADS`,
+    /// `BEFORE_TURN`: each set once, never cleared; `HUNG`: set and cleared by the supervisor.
+    flags: AtomicU16,
     /// A reload restarted the routine and its new run has not begun yet: `Health` counts
     /// it until then (moved to the renewed member).
     reload_pending: std::sync::atomic::AtomicBool,
@@ -124,7 +127,7 @@ impl Member {
             id,
             name,
             token,
-            flags: AtomicU8::new(if joining.reload { RELOADS } else { 0 }),
+            flags: AtomicU16::new(if joining.reload { RELOADS } else { 0 }),
             reload_pending: std::sync::atomic::AtomicBool::new(false),
             run_cancelled: AtomicU64::new(0),
             abort: OnceLock::new(),
@@ -174,7 +177,7 @@ impl Member {
             id: self.id,
             name: self.name.clone(),
             token,
-            flags: AtomicU8::new(flags & keep),
+            flags: AtomicU16::new(flags & keep),
             reload_pending: std::sync::atomic::AtomicBool::new(self.take_reload_pending()),
             run_cancelled: AtomicU64::new(0),
             abort,
@@ -187,17 +190,22 @@ impl Member {
 
     // ----- flags ------------------------------------------------------------------
 
-    fn set(&self, flag: u8) -> bool {
+    fn set(&self, flag: u16) -> bool {
         self.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0
     }
 
-    fn has(&self, flag: u8) -> bool {
+    fn has(&self, flag: u16) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
     /// Marks the routine killed; `false` if it already was.
     pub(crate) fn mark_killed(&self) -> bool {
-        self.set(KILLED)
+        let late = if self.token.is_cancelled() { KILLED_LATE } else { 0 };
+        self.flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & KILLED == 0).then_some(flags | KILLED | late)
+            })
+            .is_ok()
     }
 
     pub(crate) fn is_killed(&self) -> bool {
@@ -285,7 +293,7 @@ impl Member {
             return reason;
         }
         let flags = self.flags.load(Ordering::Acquire);
-        if flags & KILLED != 0 {
+        if flags & (KILLED | KILLED_LATE) == KILLED {
             CancelReason::Killed
         } else if flags & RELOAD != 0 {
             CancelReason::Reload

@@ -315,7 +315,9 @@ impl RunOptions {
     /// that holds the lease `key`; elsewhere it waits in
     /// [`RoutineState::Standby`](crate::RoutineState::Standby) and takes over when the lease
     /// frees up. Policies, backoff and restarts apply to its runs as usual while the lease
-    /// is held. Losing the lease cancels the run
+    /// is held, and the lease is kept between runs (a backoff, the wait for a schedule's
+    /// tick): with a [schedule](RunOptions::every), the replica holding the lease makes
+    /// every run, and a replica that takes over waits for the schedule's next tick. Losing the lease cancels the run
     /// ([`CancelReason::LeaseLost`](crate::CancelReason::LeaseLost)), and drops it if it has
     /// not returned within its [`grace_period`](RunOptions::grace_period) (at once when none
     /// is set); the routine then stands by again. When the routine ends for good, the

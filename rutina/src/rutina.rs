@@ -225,8 +225,10 @@ impl Rutina {
     /// [`CancelReason::Reload`](crate::CancelReason::Reload)); the others are untouched.
     /// A group [listening to OS signals](Options::listen_os_signals) does this on SIGHUP.
     /// With the `systemd` feature, `wait` sends `RELOADING=1`, then `READY=1` once every
-    /// restarted routine began its new run (and passed its readiness gate). Returns how
-    /// many routines were restarted.
+    /// restarted routine began its new run (and passed its readiness gate again: a
+    /// reloaded readiness gate calls [`Context::ready`](crate::Context::ready) anew).
+    /// Returns how many routines it restarted (a routine whose restart is already under
+    /// way is not counted twice).
     ///
     /// # Errors
     ///
@@ -315,8 +317,9 @@ impl Rutina {
         self.group().watch_shutdown()
     }
 
-    /// Whether the group is ready: every routine began its first run, every
-    /// [readiness gate](RunOptions::readiness_gate) called
+    /// Whether the group is ready: every routine began its first run (or waits for its
+    /// schedule's first tick, or for its [singleton](RunOptions::singleton) lease held by
+    /// another replica), every [readiness gate](RunOptions::readiness_gate) called
     /// [`Context::ready`](crate::Context::ready), and no shutdown began. For readiness
     /// probes; with the `systemd` feature, `READY=1` is sent when this first holds
     /// during [`wait`](Rutina::wait).

@@ -9,6 +9,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::Span;
 
 use crate::event::Outcome;
@@ -37,10 +38,29 @@ pub(crate) fn supervise<R: Routine>(
         // reference counts to bump per routine, one of them shared by all the tasks).
         let mut attempt: u32 = 1;
         loop {
+            // A singleton first waits for its lease, then for its pause (a backoff, a
+            // schedule's tick) holding it: the replica that holds the lease keeps it between
+            // runs, and one that takes over waits for its schedule's next tick, as the holder
+            // would have, instead of running at once.
+            if let Some(plan) = plan.as_deref_mut()
+                && !matches!(plan.pause, Some(Pause::Never))
+                && let Some(keeper) = plan.keeper.as_mut()
+            {
+                let held = keeper.fencing_token().is_some();
+                membership.settled();
+                membership.member.standby(true);
+                membership.ending.between_runs = true;
+                let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
+                membership.member.standby(false);
+                membership.member.set_fencing_token(fencing);
+                if !held {
+                    plan.skip_missed_tick();
+                }
+            }
             // The pause before this run, waited for here, where the last run's locals are
             // out of scope: awaited inside the match below, they would all be kept in the
-            // state of every routine.
-            match plan.as_deref_mut().and_then(|plan| plan.pause.take()) {
+            // state of every routine. It stays in the plan until it is over.
+            match plan.as_deref().and_then(|plan| plan.pause) {
                 None => {}
                 Some(Pause::Yield) => {
                     // Re-run in place: no timer, no new task; only give the scheduler its
@@ -52,25 +72,21 @@ pub(crate) fn supervise<R: Routine>(
                     break;
                 }
                 Some(Pause::Until { until, scheduled }) => {
+                    membership.settled();
                     membership.member.waiting(until, scheduled);
                     membership.ending.between_runs = true;
+                    let keeper = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut());
                     // Boxed: a timer inline would grow the state of every routine.
-                    Box::pin(async {
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(until) => {}
-                            _ = membership.member.token.cancelled() => {}
-                        }
-                    })
-                    .await;
+                    let lost = Box::pin(pause_until(until, &membership.member.token, keeper)).await;
+                    if lost {
+                        // Back to standby; the pause is still due.
+                        membership.member.set_fencing_token(None);
+                        continue;
+                    }
                 }
             }
-            // A singleton waits for its lease.
-            if let Some(keeper) = plan.as_deref_mut().and_then(Plan::keeper) {
-                membership.member.standby(true);
-                membership.ending.between_runs = true;
-                let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
-                membership.member.standby(false);
-                membership.member.set_fencing_token(fencing);
+            if let Some(plan) = plan.as_deref_mut() {
+                plan.pause = None;
             }
             // Cancelled before this run: killed, shut down, or restarted by an operator.
             // A routine that `go` accepted always makes its first run, with its context
@@ -78,8 +94,9 @@ pub(crate) fn supervise<R: Routine>(
             // it waited for a schedule's first tick or a lease.
             let cancelled = membership.member.token.is_cancelled();
             if cancelled && (attempt > 1 || membership.ending.between_runs) {
+                // An operator's restart between runs: `attempt` is already the run about
+                // to be made (a policy's restart counted it), which is made now.
                 if membership.member.restart_requested() && membership.renew() {
-                    attempt = attempt.saturating_add(1);
                     continue;
                 }
                 // Notices a group token cancelled from outside.
@@ -97,7 +114,7 @@ pub(crate) fn supervise<R: Routine>(
                 // The status made with the member already tells its first run (attempt 0
                 // shows as 1, started when the member was): no lock, no clock read on the
                 // way from `go` to the first run.
-                membership.group.health.first_run_over();
+                membership.settled();
             } else {
                 membership.member.restarted(attempt);
             }
@@ -228,6 +245,25 @@ pub(crate) fn supervise<R: Routine>(
     }
 }
 
+/// Waits until `until` or until `stop` is cancelled, keeping the lease of a singleton
+/// meanwhile; `true` if the lease was lost first.
+async fn pause_until(until: Instant, stop: &CancellationToken, keeper: Option<&mut Keeper>) -> bool {
+    let hold = async {
+        match keeper {
+            Some(keeper) if keeper.fencing_token().is_some() => {
+                keeper.hold().await;
+            }
+            _ => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep_until(until) => false,
+        _ = hold => true,
+    }
+}
+
 /// The span every run executes in: `routine`, target `rutina`, with the routine's name,
 /// id and attempt; boxed, and made only when a subscriber wants it (a span inline would
 /// grow the state of every routine). At level ERROR, so that it is enabled whenever any
@@ -239,6 +275,7 @@ fn run_span(membership: &Membership, attempt: u32) -> Option<Box<Span>> {
 }
 
 /// The pause before a run.
+#[derive(Clone, Copy)]
 enum Pause {
     /// None: run again in place, after giving the scheduler its turn.
     Yield,
@@ -351,6 +388,21 @@ impl Plan {
         } else {
             Pause::Until { until: Instant::now() + delay, scheduled: false }
         })
+    }
+
+    /// A singleton that stood by for its lease: a schedule's tick that passed meanwhile is
+    /// skipped (the replica that held the lease then ran it), as ticks missed while a run
+    /// overran are.
+    fn skip_missed_tick(&mut self) {
+        let now = Instant::now();
+        if let (Some(Pause::Until { until, scheduled: true }), Some(schedule)) = (self.pause, &self.schedule)
+            && until < now
+        {
+            self.pause = Some(match schedule.next(self.run_started_at, now) {
+                Some(until) => Pause::Until { until, scheduled: true },
+                None => Pause::Never,
+            });
+        }
     }
 
     /// Records a restart now; the intensity if this restart would exceed it.

@@ -95,6 +95,8 @@ struct Tasks {
 pub(crate) struct Ending {
     pub(crate) runs: u32,
     pub(crate) between_runs: bool,
+    /// The routine no longer holds the group's readiness up (see `Membership::settled`).
+    settled: bool,
     /// How the last run ended, if the routine ended during a shutdown (boxed, and only
     /// then: it would otherwise take room in the state of every routine).
     last: Option<Box<Outcome>>,
@@ -118,6 +120,17 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
+    /// The routine is where it should be, as far as the group's readiness goes: it began
+    /// its first run, or waits for its schedule's first tick or for its singleton lease
+    /// (a standby replica, a nightly job, must not keep a service from being ready).
+    /// Counted once.
+    pub(crate) fn settled(&mut self) {
+        if !self.ending.settled {
+            self.ending.settled = true;
+            self.group.health.first_run_over();
+        }
+    }
+
     /// After an operator's restart: the routine runs again as a fresh member (`true`),
     /// unless it was killed or the group is shutting down since.
     pub(crate) fn renew(&mut self) -> bool {
@@ -217,7 +230,8 @@ impl Group {
         let (token, cancelled) = match self.settings.order {
             ShutdownOrder::AllAtOnce => {
                 let token = self.serving.child_token();
-                let cancelled = token.is_cancelled();
+                // With a lame-duck delay, `serving` is not the group's token: ask that too.
+                let cancelled = token.is_cancelled() || (self.settings.delay.is_some() && self.token.is_cancelled());
                 (token, cancelled)
             }
             ShutdownOrder::ReverseStart => (CancellationToken::new(), self.token.is_cancelled()),
@@ -253,6 +267,7 @@ impl Group {
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {
         let runs = ending.runs;
+        let settled = ending.settled;
         let (empty, over) = {
             let mut core = lock(&self.core);
             let core = &mut *core;
@@ -273,7 +288,7 @@ impl Group {
             }
             (empty, over)
         };
-        if runs == 0 {
+        if !settled {
             self.health.first_run_over();
         }
         if member.take_reload_pending() {
@@ -362,7 +377,7 @@ impl Group {
             self.reloads.fetch_add(1, Ordering::AcqRel);
             self.changed.notify_waiters();
         }
-        Ok(marked.len())
+        Ok(reloaded)
     }
 
     /// After an operator's restart: a fresh member for the routine (its token is spent),
@@ -452,7 +467,7 @@ impl Group {
             let mut plan =
                 Plan::new(self.settings.order, self.settings.shutdown_timeout, now, delay.unwrap_or(Duration::ZERO));
             if delay.is_none() {
-                // The group's token, cancelled below, is the members' tokens' parent.
+                // `serving`, cancelled below, is the members' tokens' parent.
                 plan.begin(&core.members, core.graced, None);
             }
             let running = core.members.len();
@@ -467,9 +482,14 @@ impl Group {
         };
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
-        // Without a delay, all at once, this cancels every member's context (the token
-        // is their parent); with one, or in reverse start order, the plan does it.
         self.token.cancel();
+        // Without a delay, all at once, this cancels every member's context (`serving`
+        // is their parent: the group's token itself, or, in a group made with a delay
+        // that this shutdown skips, a token of its own); with a delay, or in reverse
+        // start order, the plan does it.
+        if delay.is_none() {
+            self.serving.cancel();
+        }
         self.changed.notify_waiters();
         if let Some(delay) = delay {
             tracing::info!(target: "rutina", ?delay, "not ready; routines keep serving for the shutdown delay");

@@ -1,0 +1,395 @@
+//! What an operator does to a running service: `Rutina::restart(id)` and
+//! `Rutina::reload()` (the in-process half of SIGHUP; the signal itself is in
+//! `lifecycle_process.rs`). A restart cancels the run (or cuts its wait short), runs the
+//! routine again at once whatever its policies, and counts against no limit. Paused clock.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rutina::{Backoff, CancelReason, Context, Error, Options, Policy, RoutineState, RunOptions, Rutina};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep};
+
+type Result<T = ()> = std::result::Result<T, std::io::Error>;
+type Run = Pin<Box<dyn Future<Output = Result> + Send>>;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn io_error(message: &str) -> std::io::Error {
+    std::io::Error::other(message.to_owned())
+}
+
+/// The runs a routine made: `(attempt, when it started, since the test's start)`.
+#[derive(Clone)]
+struct Runs {
+    t0: Instant,
+    runs: Arc<Mutex<Vec<(u32, Duration)>>>,
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs { t0: Instant::now(), runs: Arc::default() }
+    }
+
+    fn record(&self, ctx: &Context) {
+        self.runs.lock().unwrap().push((ctx.attempt(), self.t0.elapsed()));
+    }
+
+    fn get(&self) -> Vec<(u32, Duration)> {
+        self.runs.lock().unwrap().clone()
+    }
+}
+
+/// Serves until cancelled, then takes `linger` to stop and returns `Ok`.
+fn server(runs: Runs, linger: Duration) -> impl FnMut(Context) -> Run + Send + 'static {
+    move |ctx: Context| {
+        runs.record(&ctx);
+        Box::pin(async move {
+            ctx.cancelled().await;
+            sleep(linger).await;
+            Ok(())
+        })
+    }
+}
+
+/// Fails at once, every run.
+fn failing(runs: Runs) -> impl FnMut(Context) -> Run + Send + 'static {
+    move |ctx: Context| {
+        runs.record(&ctx);
+        Box::pin(async { Err(io_error("upstream down")) })
+    }
+}
+
+fn drain<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    while let Ok(item) = rx.try_recv() {
+        out.push(item);
+    }
+    out
+}
+
+// ----- restart ----------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn restart_of_a_running_routine_runs_it_again_as_soon_as_its_run_returned() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let id = rutina.go_with(server(runs.clone(), secs(1)), RunOptions::default().name("api"));
+    sleep(secs(2)).await;
+    rutina.restart(id).unwrap();
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!(rutina.status()[0].state, RoutineState::Stopping, "run 1 is stopping");
+    sleep(secs(1)).await;
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(3))], "run 2 began when run 1 returned");
+    let status = &rutina.status()[0];
+    assert_eq!((status.id, status.state, status.attempt, status.restarts), (id, RoutineState::Running, 2, 1));
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_of_a_routine_in_a_long_backoff_runs_it_at_once() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let id = rutina.go_with(
+        failing(runs.clone()),
+        RunOptions::default().on_error(Policy::Restart).backoff(Backoff::fixed(secs(3600))),
+    );
+    sleep(secs(10)).await;
+    assert!(matches!(rutina.status()[0].state, RoutineState::BackingOff { .. }));
+    rutina.restart(id).unwrap();
+    sleep(secs(1)).await;
+    // The restart the policy decided (attempt 2) is made now instead of in an hour.
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(10))]);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_during_a_schedule_wait_runs_at_once_and_the_next_tick_counts_from_it() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let id = rutina.go_with(
+        move |ctx: Context| {
+            runs.record(&ctx);
+            async { Ok::<_, std::io::Error>(()) }
+        },
+        RunOptions::default().every(secs(3600)),
+    );
+    let t0 = Instant::now();
+    sleep(secs(10)).await;
+    assert_eq!(rutina.status()[0].state, RoutineState::Scheduled { until: t0 + secs(3600) });
+    rutina.restart(id).unwrap();
+    sleep(secs(1)).await;
+    assert_eq!(rutina.status()[0].state, RoutineState::Scheduled { until: t0 + secs(3610) });
+    assert_eq!(rutina.status()[0].attempt, 2);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operators_restart_counts_against_no_max_count() {
+    let (errors, mut failures) = mpsc::unbounded_channel();
+    let rutina = Rutina::new(Options::default().errors(errors));
+    let runs = Runs::new();
+    let seen = runs.clone();
+    let id = rutina.go_with(
+        move |ctx: Context| {
+            seen.record(&ctx);
+            Box::pin(async move {
+                if ctx.attempt() == 1 {
+                    ctx.cancelled().await;
+                }
+                Err::<(), _>(io_error("upstream down"))
+            })
+        },
+        RunOptions::default().on_error(Policy::Restart).max_count(1).backoff(Backoff::fixed(secs(1))),
+    );
+    sleep(secs(5)).await;
+    rutina.restart(id).unwrap();
+    // Run 2 (the operator's), run 3 (the one restart allowed), then the limit.
+    match rutina.wait().await {
+        Err(Error::RunLimit { runs: 3, .. }) => {}
+        other => panic!("expected RunLimit after 3 runs, got {other:?}"),
+    }
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(5)), (3, secs(6))]);
+    let attempts: Vec<_> = drain(&mut failures).iter().map(|f| f.attempt).collect();
+    assert_eq!(attempts, [1, 2], "the restarted run's failure and run 2's went to the channel");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_that_cuts_a_backoff_short_uses_up_no_restart_of_max_count() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let id = rutina.go_with(
+        failing(runs.clone()),
+        RunOptions::default().on_error(Policy::Restart).max_count(2).backoff(Backoff::fixed(secs(3600))),
+    );
+    sleep(secs(10)).await;
+    rutina.restart(id).unwrap();
+    // The policy's first restart, made sooner; its second after the backoff; then the limit.
+    match rutina.wait().await {
+        Err(Error::RunLimit { runs: 3, .. }) => {}
+        other => panic!("expected RunLimit after 3 runs, got {other:?}"),
+    }
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(10)), (3, secs(3610))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operators_restart_counts_against_no_restart_intensity() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let seen = runs.clone();
+    let id = rutina.go_with(
+        move |ctx: Context| {
+            seen.record(&ctx);
+            Box::pin(async move {
+                if ctx.attempt() == 1 {
+                    ctx.cancelled().await;
+                }
+                Err::<(), _>(io_error("upstream down"))
+            })
+        },
+        RunOptions::default()
+            .on_error(Policy::Restart)
+            .restart_intensity(1, secs(3600))
+            .backoff(Backoff::fixed(secs(1))),
+    );
+    sleep(secs(5)).await;
+    rutina.restart(id).unwrap();
+    match rutina.wait().await {
+        Err(Error::RestartIntensity { restarts: 1, .. }) => {}
+        other => panic!("expected RestartIntensity, got {other:?}"),
+    }
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(5)), (3, secs(6))], "one restart by the policy was allowed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_failure_of_a_restarted_run_goes_to_the_errors_channel_and_decides_nothing() {
+    let (errors, mut failures) = mpsc::unbounded_channel();
+    let rutina = Rutina::new(Options::default().errors(errors));
+    let runs = Runs::new();
+    let seen = runs.clone();
+    // `on_error = Shutdown` (the default): a failure of the restarted run does not apply it.
+    let id = rutina.go_with(
+        move |ctx: Context| {
+            seen.record(&ctx);
+            Box::pin(async move {
+                ctx.cancelled().await;
+                match ctx.cancel_reason() {
+                    Some(CancelReason::Restarted) => Err(io_error("interrupted mid-batch")),
+                    _ => Ok(()),
+                }
+            })
+        },
+        RunOptions::default().name("batch"),
+    );
+    sleep(secs(1)).await;
+    rutina.restart(id).unwrap();
+    sleep(secs(1)).await;
+    assert!(!rutina.is_shutting_down(), "the restarted run's failure applied no policy");
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(1))]);
+    let failures = drain(&mut failures);
+    assert_eq!(failures.len(), 1);
+    assert_eq!((&*failures[0].name, failures[0].attempt), ("batch", 1));
+    assert_eq!(failures[0].error.to_string(), "interrupted mid-batch");
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_of_a_routine_that_is_not_alive_is_not_found() {
+    let rutina = Rutina::default();
+    let id = rutina.go(|_ctx: Context| async { Ok::<_, std::io::Error>(()) });
+    let keep = rutina.go(server(Runs::new(), secs(0)));
+    sleep(secs(1)).await;
+    assert_eq!(rutina.processes(), [keep]);
+    assert!(matches!(rutina.restart(id), Err(Error::NotFound(nf)) if nf == id));
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+    assert!(matches!(rutina.restart(keep), Err(Error::NotFound(_) | Error::ShuttingDown)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_during_a_shutdown_is_refused_and_nothing_restarts() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    let id = rutina.go(server(runs.clone(), secs(5)));
+    sleep(secs(1)).await;
+    rutina.shutdown();
+    assert!(matches!(rutina.restart(id), Err(Error::ShuttingDown)));
+    assert!(matches!(rutina.reload(), Err(Error::ShuttingDown)));
+    rutina.wait().await.unwrap();
+    assert_eq!(runs.get(), [(1, secs(0))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_routine_is_not_restarted_by_a_racing_restart() {
+    for kill_first in [true, false] {
+        let rutina = Rutina::default();
+        let runs = Runs::new();
+        let id = rutina.go(server(runs.clone(), secs(1)));
+        let other = rutina.go(server(Runs::new(), secs(0)));
+        sleep(secs(1)).await;
+        if kill_first {
+            rutina.kill(id).unwrap();
+            // Still alive (stopping): the restart is accepted, and must not revive it.
+            rutina.restart(id).unwrap();
+        } else {
+            rutina.restart(id).unwrap();
+            rutina.kill(id).unwrap();
+        }
+        sleep(secs(5)).await;
+        assert_eq!(runs.get(), [(1, secs(0))], "kill first: {kill_first}");
+        assert_eq!(rutina.processes(), [other], "kill first: {kill_first}");
+        rutina.shutdown();
+        rutina.wait().await.unwrap();
+    }
+}
+
+// ----- reload -----------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn reload_restarts_only_the_routines_marked_reload() {
+    let rutina = Rutina::default();
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let make = |name: &'static str, runs: Runs| {
+        let reasons = reasons.clone();
+        move |ctx: Context| {
+            runs.record(&ctx);
+            let reasons = reasons.clone();
+            async move {
+                ctx.cancelled().await;
+                reasons.lock().unwrap().push((name, ctx.attempt(), ctx.cancel_reason()));
+                Ok::<_, std::io::Error>(())
+            }
+        }
+    };
+    let (config, plain, limited) = (Runs::new(), Runs::new(), Runs::new());
+    rutina.go_with(make("config", config.clone()), RunOptions::default().reload(true));
+    rutina.go_with(make("plain", plain.clone()), RunOptions::default());
+    rutina.go_with(make("limited", limited.clone()), RunOptions::default().reload(true).timeout(secs(3600)));
+    sleep(secs(1)).await;
+    assert_eq!(rutina.reload().unwrap(), 2);
+    sleep(secs(1)).await;
+    assert_eq!(config.get(), [(1, secs(0)), (2, secs(1))]);
+    assert_eq!(limited.get(), [(1, secs(0)), (2, secs(1))]);
+    assert_eq!(plain.get(), [(1, secs(0))], "untouched");
+    {
+        let mut reasons = reasons.lock().unwrap().clone();
+        reasons.sort_by_key(|(name, attempt, _)| (*name, *attempt));
+        let reload = Some(CancelReason::Reload);
+        assert_eq!(reasons, [("config", 1, reload), ("limited", 1, reload)]);
+    }
+    assert_eq!(rutina.reload().unwrap(), 2, "again");
+    sleep(secs(1)).await;
+    assert_eq!(config.get().len(), 3);
+    assert_eq!(plain.get().len(), 1);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_with_no_routine_marked_touches_nothing() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    rutina.go(server(runs.clone(), secs(0)));
+    sleep(secs(1)).await;
+    assert_eq!(rutina.reload().unwrap(), 0);
+    sleep(secs(1)).await;
+    assert_eq!(runs.get(), [(1, secs(0))]);
+    assert!(!rutina.is_shutting_down());
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_of_a_routine_in_its_backoff_runs_it_at_once() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    rutina.go_with(
+        failing(runs.clone()),
+        RunOptions::default().reload(true).on_error(Policy::Restart).backoff(Backoff::fixed(secs(3600))),
+    );
+    sleep(secs(10)).await;
+    assert_eq!(rutina.reload().unwrap(), 1);
+    sleep(secs(1)).await;
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(10))]);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_gate_must_call_ready_again_after_a_reload() {
+    let rutina = Rutina::default();
+    let runs = Runs::new();
+    rutina.go_with(
+        move |ctx: Context| {
+            runs.record(&ctx);
+            async move {
+                sleep(secs(1)).await; // connects, warms up
+                ctx.ready();
+                ctx.cancelled().await;
+                Ok::<_, std::io::Error>(())
+            }
+        },
+        RunOptions::default().readiness_gate(true).reload(true),
+    );
+    let other = Runs::new();
+    rutina.go(server(other.clone(), secs(0)));
+    sleep(Duration::from_millis(500)).await;
+    assert!(!rutina.is_ready(), "the gate is not ready yet");
+    sleep(secs(1)).await; // 1.5 s
+    assert!(rutina.is_ready());
+    rutina.reload().unwrap();
+    sleep(Duration::from_millis(500)).await; // 2 s: run 2 began at 1.5 s
+    assert!(!rutina.is_ready(), "the reloaded gate must pass again");
+    sleep(secs(1)).await; // 3 s: run 2 was ready at 2.5 s
+    assert!(rutina.is_ready());
+    assert_eq!(other.get(), [(1, secs(0))]);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
