@@ -84,8 +84,8 @@
 //! # Rules
 //!
 //! The semantics, numbered as the code comments cite them ("rule 6"). One run of a
-//! routine ends in one outcome: `Ok`, an error, a panic or a timeout; the last three are
-//! failures.
+//! routine ends in one outcome: `Ok`, an error, a panic, a timeout or a missed
+//! [heartbeat](RunOptions::heartbeat); all but `Ok` are failures.
 //!
 //! 1. **Policies.** A run that returns `Ok` is followed by the routine's `on_done`
 //!    policy; a failed run by its `on_error` policy.
@@ -100,7 +100,9 @@
 //!    first.
 //! 5. **Timeouts** ([`RunOptions::timeout`]) are per run: when one passes, that run's
 //!    context is cancelled and the run is a failure ([`Error::TimedOut`]) whatever it then
-//!    returns.
+//!    returns. A time limit holds: a run that has not returned within its
+//!    [`grace_period`](RunOptions::grace_period) after that (at once when none is set) is
+//!    dropped. A missed heartbeat ([`Error::Hung`]) follows the same rule.
 //! 6. **Group shutdown** (a `Shutdown` policy, [`Rutina::shutdown`], the parent token, an
 //!    OS signal): every context is cancelled, pending backoffs end, nothing restarts and no
 //!    new routine starts ([`go`](Rutina::go) then returns an id that never runs, and logs a
@@ -125,6 +127,30 @@
 //!
 //! # Running in production
 //!
+//! - **A hand-written `main`.** [`Main`] is what `rutina::main!` expands to: a
+//!   multi-threaded runtime, OS signals (a third exits at once), a `start` closure that
+//!   loads what the routines need and starts them, `wait`, and the exit status;
+//!   [`ErrorReport`] prints an error with its chain, [`Rutina::exit_code`] maps `wait`'s
+//!   result.
+//! - **Lame-duck delay.** [`Options::shutdown_delay`]: on SIGTERM the group turns
+//!   not-ready at once but its routines keep serving for the delay, while a load
+//!   balancer or Kubernetes takes the instance out of rotation; then the contexts are
+//!   cancelled and the grace period starts. A shutdown decided by a policy skips it; a
+//!   second signal aborts at once.
+//! - **Liveness.** [`Rutina::is_live`] is false while a routine crash-loops (3 failed
+//!   runs in a row) or a run is hung; serve it as a liveness probe. [`Monitor`]
+//!   ([`Rutina::monitor`], [`Context::monitor`]) reads readiness, liveness and status
+//!   without keeping the group alive, for a health endpoint served by a routine.
+//! - **Heartbeats.** [`RunOptions::heartbeat`] with [`Context::heartbeat`]: a consumer
+//!   wedged on a dead connection is hung, cancelled, dropped after its grace period, and
+//!   restarted by its `on_error = Restart` — never two runs at once.
+//! - **Operator restart and reload.** [`Rutina::restart`] restarts one routine at once
+//!   whatever its policies (for admin endpoints); [`Rutina::reload`], and SIGHUP when
+//!   the group listens to OS signals, restarts the routines marked
+//!   [`reload`](RunOptions::reload) — with the `systemd` feature announced as
+//!   `RELOADING=1` then `READY=1` (`Type=notify-reload`). With no routine marked, SIGHUP
+//!   is logged and ignored (listening to it replaces its default action, terminate).
+//!   [`Context::cancel_reason`] tells a run why it was asked to stop.
 //! - **Restart intensity.** [`RunOptions::restart_intensity`]`(5, 60s)` allows at most 5
 //!   restarts in any minute, on top of `max_count`; exceeding it ends the group with
 //!   [`Error::RestartIntensity`]. [`Backoff::reset_after`] resets exponential delays
@@ -134,7 +160,8 @@
 //!   started first, each from its turn; [`RunOptions::grace_period`] overrides
 //!   [`Options::shutdown_timeout`] for one routine.
 //! - **Live status.** [`Rutina::status`] lists the alive routines — running, backing off
-//!   until when, or stopping — with attempt, restarts, last error and start times;
+//!   or waiting for their schedule until when, standing by for their lease, or stopping —
+//!   with attempt, restarts, last error and start times;
 //!   [`Rutina::shutdown_report`] tells, once `wait` returned, who stopped how and how
 //!   long each took.
 //! - **Readiness.** [`Rutina::is_ready`] holds once every routine began its first run
@@ -142,18 +169,60 @@
 //!   [`Rutina::is_shutting_down`] and [`Rutina::watch_shutdown`] turn the moment a
 //!   shutdown begins, for health endpoints.
 //! - **systemd** (feature `systemd`). During [`Rutina::wait`]: `READY=1` once the group
-//!   is ready, `STOPPING=1` when the shutdown begins, `EXTEND_TIMEOUT_USEC` every 5 s
-//!   while draining, and `WATCHDOG=1` at half of `WATCHDOG_USEC` as long as no routine is
-//!   crash-looping (failed 3 runs in a row and not succeeded since), so that systemd
-//!   restarts a service stuck in a crash loop.
+//!   is ready, `RELOADING=1` and `READY=1` around a reload, `STOPPING=1` when the
+//!   shutdown begins, `EXTEND_TIMEOUT_USEC` every 5 s while draining, and `WATCHDOG=1` at
+//!   half of `WATCHDOG_USEC` as long as the group is [live](Rutina::is_live), so that
+//!   systemd restarts a service stuck in a crash loop.
 //! - **Signals.** With [`Options::listen_os_signals`], the first SIGINT/SIGTERM starts a
 //!   graceful shutdown (logged at info with the number of routines still running), the
 //!   second aborts the stragglers ([`Error::Aborted`]; a `main!` program exits with 130),
 //!   and in a `main!` program a third exits the process at once. Signals are handled
-//!   from the moment the listener is installed, before `wait`. SIGHUP and SIGQUIT are
-//!   not touched: SIGHUP keeps its default (terminate) unless a routine of yours handles
-//!   it (for a configuration reload, with `tokio::signal::unix::signal(SignalKind::hangup())`),
-//!   and SIGQUIT keeps its core-dumping default.
+//!   from the moment the listener is installed, before `wait`. SIGHUP reloads (above);
+//!   SIGQUIT keeps its core-dumping default.
+//!
+//! # Periodic jobs
+//!
+//! [`RunOptions::every`] runs a routine at a fixed rate — runs start `period` apart from
+//! the previous start, never overlapping, ticks missed while a run overran skipped — and
+//! [`RunOptions::cron`] on a [`Cron`] schedule (UTC, seconds field optional; feature
+//! `cron`, on by default). A scheduled routine restarts after `Ok` by default, and every
+//! next run — after `Ok`, or after a failure under `on_error = Restart` — waits for the
+//! next tick; the backoff does not apply. A [timeout](RunOptions::timeout) bounds each
+//! run. With [`RunOptions::singleton`], a schedule is a cron job for a fleet: it runs on
+//! one replica at a time.
+//!
+//! ```
+//! use std::time::Duration;
+//! use rutina::{Context, Policy, RunOptions, Rutina};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let rutina = Rutina::default();
+//! rutina.go_with(
+//!     |ctx: Context| async move {
+//!         println!("sweep #{}", ctx.attempt()); // at 0 s, 10 s, 20 s...
+//!         Ok::<_, std::io::Error>(())
+//!     },
+//!     RunOptions::default()
+//!         .name("sweep")
+//!         .every(Duration::from_secs(10))
+//!         .timeout(Duration::from_secs(5))
+//!         .on_error(Policy::Restart),
+//! );
+//! # tokio::time::sleep(Duration::from_secs(25)).await;
+//! # rutina.shutdown(); rutina.wait().await.unwrap();
+//! # }
+//! ```
+//!
+//! # Singleton routines across replicas
+//!
+//! A service running as several replicas can run a routine in only one of them at a
+//! time: [`RunOptions::singleton`] with a lease backend ([`Options::lease`]; PostgreSQL
+//! with the `postgres` feature, or your own [`Lease`]). The replica holding the lease
+//! runs it; the others stand by and take over when it frees up — at once when the
+//! holder shuts down gracefully, after the lease's time to live when it dies. A run
+//! whose lease is lost is cancelled before another replica could start, and
+//! [`Context::fencing_token`] lets the resources it writes to reject a replica that lost
+//! it. The [`lease`] module tells the guarantees and their limits.
 //!
 //! # Routines with state
 //!
