@@ -275,6 +275,8 @@ mod health;
 mod id;
 pub mod lease;
 mod member;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod monitor;
 mod observe;
 mod options;

@@ -61,6 +61,72 @@ pub(crate) struct Member {
     /// The group, for [`Context::monitor`](crate::Context::monitor); weak, so that a
     /// routine never keeps its group's memory alive.
     group: Weak<dyn View>,
+    /// What the metrics need to know of the routine; only with the feature.
+    #[cfg(feature = "metrics")]
+    tracking: Tracking,
+}
+
+/// What a routine is doing, as the `rutina_routines{state}` gauge of the `metrics`
+/// feature counts it. Kept, and every change told, only with that feature: without it
+/// [`Member::set_activity`] and [`Member::stopping`] compile to nothing.
+///
+/// A routine is counted from its first run (or its first wait: a schedule's first tick,
+/// a lease) until it leaves its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) enum Activity {
+    /// Not counted: before its first run, or gone from its group.
+    Gone = 0,
+    /// A run is in progress and its context is not cancelled.
+    Running,
+    /// Waiting for its backoff.
+    BackingOff,
+    /// Waiting for its schedule's next tick.
+    Scheduled,
+    /// A singleton waiting for its lease.
+    Standby,
+    /// Its run's context was cancelled and the run has not returned yet.
+    Stopping,
+}
+
+#[cfg(feature = "metrics")]
+impl Activity {
+    const ALL: [Activity; 6] = [
+        Activity::Gone,
+        Activity::Running,
+        Activity::BackingOff,
+        Activity::Scheduled,
+        Activity::Standby,
+        Activity::Stopping,
+    ];
+
+    fn from_code(code: u8) -> Activity {
+        Self::ALL.get(usize::from(code)).copied().unwrap_or(Activity::Gone)
+    }
+
+    /// The gauge's `state` label; `None` when not counted.
+    fn label(self) -> Option<&'static str> {
+        match self {
+            Activity::Gone => None,
+            Activity::Running => Some("running"),
+            Activity::BackingOff => Some("backing_off"),
+            Activity::Scheduled => Some("scheduled"),
+            Activity::Standby => Some("standby"),
+            Activity::Stopping => Some("stopping"),
+        }
+    }
+}
+
+/// The `metrics` feature's record of a routine.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct Tracking {
+    /// An [`Activity`], changed only through `Member::set_activity` and `Member::stopping`,
+    /// which tell the gauge every change: old state −1, new state +1.
+    activity: AtomicU8,
+    /// When the current run began: nanoseconds after `Member::started_at`.
+    run_started: AtomicU64,
 }
 
 /// What few routines have, boxed so that the others do not carry it.
@@ -126,6 +192,8 @@ impl Member {
             status: Mutex::new(None),
             rare,
             group: joining.group,
+            #[cfg(feature = "metrics")]
+            tracking: Tracking::default(),
         }
     }
 
@@ -165,6 +233,13 @@ impl Member {
             status: Mutex::new(lock(&self.status).take()),
             rare,
             group: self.group.clone(),
+            // The routine's place in the gauge moves to the renewed member, untold: it is
+            // the same routine.
+            #[cfg(feature = "metrics")]
+            tracking: Tracking {
+                activity: AtomicU8::new(self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel)),
+                run_started: AtomicU64::new(self.tracking.run_started.load(Ordering::Acquire)),
+            },
         }
     }
 
@@ -198,6 +273,7 @@ impl Member {
             return false;
         }
         self.token.cancel();
+        self.stopping();
         true
     }
 
@@ -209,6 +285,58 @@ impl Member {
     /// Whether an operator asked for a restart (or a reload).
     pub(crate) fn restart_requested(&self) -> bool {
         self.has(RESTART)
+    }
+
+    // ----- activity (the `metrics` feature) -------------------------------------------
+
+    /// The routine is doing `to` now: the gauge is told, if that changes anything.
+    #[inline]
+    pub(crate) fn set_activity(&self, to: Activity) {
+        #[cfg(feature = "metrics")]
+        {
+            let from = self.tracking.activity.swap(to as u8, Ordering::AcqRel);
+            if from != to as u8 {
+                crate::metrics::routine_moved(Activity::from_code(from).label(), to.label());
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = to;
+    }
+
+    /// The running routine's context was just cancelled (a kill, the group's shutdown, a
+    /// limit of its run, an operator's restart): it is stopping. Nothing changes for a
+    /// routine that is not running (it waits, or stops already).
+    #[inline]
+    pub(crate) fn stopping(&self) {
+        #[cfg(feature = "metrics")]
+        if self
+            .tracking
+            .activity
+            .compare_exchange(Activity::Running as u8, Activity::Stopping as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            crate::metrics::routine_moved(Activity::Running.label(), Activity::Stopping.label());
+        }
+    }
+
+    /// A run begins: running — or stopping, if the routine's context is cancelled
+    /// already. Set first, then the token read, so that a cancellation racing with this
+    /// is seen either here or by its own `stopping`.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn run_began(&self) {
+        let since = Instant::now().saturating_duration_since(self.started_at);
+        self.tracking.run_started.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+        self.set_activity(Activity::Running);
+        if self.token.is_cancelled() {
+            self.stopping();
+        }
+    }
+
+    /// How long the current run has lasted.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn run_took(&self) -> Duration {
+        let started = self.started_at + Duration::from_nanos(self.tracking.run_started.load(Ordering::Acquire));
+        Instant::now().saturating_duration_since(started)
     }
 
     // ----- heartbeats ---------------------------------------------------------------
@@ -300,13 +428,19 @@ impl Member {
         }
     }
 
-    /// A singleton waits for its lease (`true`), or got it.
+    /// A singleton waits for its lease (`true`), or got it (its run begins next, or it
+    /// leaves: either tells the gauge).
     pub(crate) fn standby(&self, standby: bool) {
-        let mut status = lock(&self.status);
-        let status = self.run_status(&mut status);
-        status.standby = standby;
+        {
+            let mut status = lock(&self.status);
+            let status = self.run_status(&mut status);
+            status.standby = standby;
+            if standby {
+                status.backoff_until = None;
+            }
+        }
         if standby {
-            status.backoff_until = None;
+            self.set_activity(Activity::Standby);
         }
     }
 
@@ -378,10 +512,13 @@ impl Member {
 
     /// Waiting until `until` for the next run: a backoff, or (`scheduled`) a schedule's tick.
     pub(crate) fn waiting(&self, until: Instant, scheduled: bool) {
-        let mut status = lock(&self.status);
-        let status = self.run_status(&mut status);
-        status.backoff_until = Some(until);
-        status.scheduled = scheduled;
+        {
+            let mut status = lock(&self.status);
+            let status = self.run_status(&mut status);
+            status.backoff_until = Some(until);
+            status.scheduled = scheduled;
+        }
+        self.set_activity(if scheduled { Activity::Scheduled } else { Activity::BackingOff });
     }
 
     pub(crate) fn status(&self) -> RoutineStatus {

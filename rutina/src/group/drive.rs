@@ -88,10 +88,15 @@ impl Group {
         // Notices a token cancelled from outside.
         let _ = self.is_shutting_down();
         let step = {
-            let mut core = lock(&self.core);
-            let core = &mut *core;
+            let mut guard = lock(&self.core);
+            let core = &mut *guard;
             if core.end_if_empty(close_when_empty) {
                 self.ended(core);
+                #[cfg(feature = "metrics")]
+                let shutdown_took = core.shutdown_took();
+                drop(guard);
+                #[cfg(feature = "metrics")]
+                self.observers.group_over(shutdown_took);
                 return Next::Over;
             }
             match &mut core.phase {
@@ -101,6 +106,7 @@ impl Group {
             }
         };
         for member in &step.stopping {
+            member.stopping();
             tracing::info!(target: "rutina", id = member.id.get(), name = %member.name(), "stopping routine (reverse start order)");
         }
         self.abort(step.due, "routine did not stop in time");

@@ -29,7 +29,7 @@ use self::signals::Listener;
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
 use crate::lease::SharedLease;
-use crate::member::{Joining, Member};
+use crate::member::{Activity, Joining, Member};
 use crate::monitor::{Monitor, View};
 use crate::observe::Observers;
 use crate::status::{RoutineStatus, ShutdownReport, StopKind};
@@ -231,6 +231,9 @@ impl Group {
     }
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {
+        member.set_activity(Activity::Gone);
+        #[cfg(feature = "metrics")]
+        let mut shutdown_took = None;
         let runs = ending.runs;
         let (empty, over) = {
             let mut core = lock(&self.core);
@@ -250,8 +253,14 @@ impl Group {
             if over {
                 self.phase.store(OVER, Ordering::Release);
             }
+            #[cfg(feature = "metrics")]
+            if over {
+                shutdown_took = core.shutdown_took();
+            }
             (empty, over)
         };
+        #[cfg(feature = "metrics")]
+        self.observers.group_over(shutdown_took);
         if runs == 0 {
             self.health.first_run_over();
         }
@@ -364,6 +373,7 @@ impl Group {
         };
         self.observers.killed(&member);
         member.token.cancel();
+        member.stopping();
         Ok(())
     }
 
@@ -408,10 +418,17 @@ impl Group {
             return;
         }
         let now = Instant::now();
+        #[cfg(feature = "metrics")]
+        let (mut cancelled, mut shutdown_took) = (Vec::new(), None);
         let running = {
             let mut core = lock(&self.core);
             if !matches!(core.phase, Phase::Running) {
                 return;
+            }
+            // All at once, every member's token is cancelled with the group's, below.
+            #[cfg(feature = "metrics")]
+            if self.settings.order == ShutdownOrder::AllAtOnce {
+                cancelled.extend(core.members.values().cloned());
             }
             let plan = Plan::new(self.settings.order, self.settings.shutdown_timeout, &core.members, core.graced, now);
             let running = core.members.len();
@@ -421,6 +438,10 @@ impl Group {
             self.set_phase(&mut core, Phase::ShuttingDown(Shutdown { reason: reason.clone(), began_at: now, plan }));
             if core.end_if_empty(false) {
                 self.ended(&core);
+                #[cfg(feature = "metrics")]
+                {
+                    shutdown_took = core.shutdown_took();
+                }
             }
             running
         };
@@ -428,6 +449,11 @@ impl Group {
         self.shutdown_watch.send_replace(true);
         // In reverse start order this reaches no member: the plan stops them one by one.
         self.token.cancel();
+        #[cfg(feature = "metrics")]
+        {
+            cancelled.iter().for_each(|member| member.stopping());
+            self.observers.group_over(shutdown_took);
+        }
         self.changed.notify_waiters();
     }
 
@@ -540,10 +566,16 @@ impl Group {
         }
         if active && !self.spawn_reaper() {
             // No runtime to carry the plan out: stop every member now.
-            let mut core = lock(&self.core);
-            let core = &mut *core;
+            let mut guard = lock(&self.core);
+            let core = &mut *guard;
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
                 shutdown.plan.stop_all_now(&core.members, Instant::now());
+            }
+            #[cfg(feature = "metrics")]
+            {
+                let members: Vec<_> = core.members.values().cloned().collect();
+                drop(guard);
+                members.iter().for_each(|member| member.stopping());
             }
         }
     }
