@@ -127,19 +127,21 @@ impl Watch {
 }
 
 /// Drives one run of a routine, pinned by the caller: catches panics (also from its
-/// `Drop`), enters `span` around every poll, and enforces the limits of `watch` and the
-/// lease that `hold` keeps.
+/// `Drop`), enters `span` around every poll and around the run's drop, and enforces the
+/// limits of `watch` and the lease that `hold` keeps.
 ///
 /// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
 /// in the supervisor's own state, not moved into this future (which would keep it twice).
 pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
-    mut run: Run<'a, F>,
+    run: Run<'a, F>,
     member: &'a Member,
     mut watch: Option<&'a mut Watch>,
     mut hold: Option<Pin<Box<dyn Future<Output = Lost> + Send + 'a>>>,
     span: Option<Box<Span>>,
 ) -> impl Future<Output = Outcome> + 'a {
+    let mut held = Held { run, span };
     poll_fn(move |cx| {
+        let Held { run, span } = &mut held;
         let Some(fut) = run.as_mut().as_pin_mut() else {
             return Poll::Ready(Outcome::Ok);
         };
@@ -194,6 +196,23 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
         }
         Poll::Ready(outcome)
     })
+}
+
+/// The run and its span, as `drive` holds them. A run still there when `drive` is dropped
+/// — its supervisor was, mid-run: the routine's task was aborted (a grace period that ran
+/// out, a second signal) or its runtime shut down — is dropped here, inside its span, so
+/// that what its `Drop`s log carries the routine's fields too.
+struct Held<'a, F> {
+    run: Run<'a, F>,
+    span: Option<Box<Span>>,
+}
+
+impl<F> Drop for Held<'_, F> {
+    fn drop(&mut self) {
+        if self.run.is_some() {
+            drop_run(self.run.as_mut(), self.span.as_deref());
+        }
+    }
 }
 
 /// Polls the lease's keeper; `Some` once the lease is lost.
