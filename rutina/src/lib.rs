@@ -285,6 +285,8 @@ mod routine;
 mod run;
 mod rutina;
 mod schedule;
+#[cfg(feature = "serde")]
+mod serde;
 mod signal;
 mod state;
 mod status;
