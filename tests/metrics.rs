@@ -216,6 +216,38 @@ fn a_timeout_is_counted_and_the_run_stops_during_its_grace_period() {
 }
 
 #[test]
+fn a_run_stopped_by_its_own_limit_does_not_make_the_next_run_stopping() {
+    scenario(|m| async move {
+        let rutina = Rutina::default();
+        let id = rutina.go_with(
+            |ctx: Context| async move {
+                ctx.cancelled().await;
+                Ok::<_, std::io::Error>(())
+            },
+            RunOptions::default()
+                .name("limited")
+                .timeout(Duration::from_secs(1))
+                .grace_period(Duration::from_secs(1))
+                .on_error(Policy::Restart)
+                .backoff(Backoff::fixed(Duration::from_secs(1))),
+        );
+        sleep(1500 * MS).await;
+        assert_eq!(m.states(), states(&[("backing_off", 1.0)]));
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(m.states(), states(&[("running", 1.0)]));
+        assert_eq!(m.value("rutina_runs_total{outcome=timeout,routine=limited}"), 1.0);
+        // Killed while backing off: it leaves as soon as it wakes.
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(m.states(), states(&[("backing_off", 1.0)]));
+        rutina.kill(id).unwrap();
+        sleep(MS).await;
+        assert_eq!(m.states(), states(&[]));
+        rutina.wait().await.unwrap();
+        assert_eq!(m.value("rutina_runs_total{outcome=timeout,routine=limited}"), 2.0);
+    });
+}
+
+#[test]
 fn a_panic_is_counted() {
     rutina_tests::panics::quiet_panics_starting_with("metrics test: on purpose");
     scenario(|m| async move {
@@ -419,4 +451,56 @@ fn each_test_sees_only_its_own_group() {
             assert_eq!(m.value("rutina_runs_total{outcome=ok,routine=job}"), f64::from(runs));
         });
     }
+}
+
+/// The metrics as `metrics-exporter-prometheus` renders them (the README's sample comes
+/// from this test: `cargo test -p rutina-tests --features metrics --test metrics
+/// prometheus -- --nocapture`).
+#[test]
+fn prometheus_exposition() {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &[0.01, 0.1, 1.0, 10.0, 60.0])
+        .unwrap()
+        .build_recorder();
+    let handle = recorder.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let rendered = metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let rutina = Rutina::default();
+            rutina.go_with(serve, RunOptions::default().name("api"));
+            rutina.go_with(
+                |ctx: Context| async move {
+                    sleep(50 * MS).await;
+                    if ctx.attempt() < 3 {
+                        return Err("connection refused");
+                    }
+                    ctx.cancelled().await;
+                    Ok(())
+                },
+                RunOptions::default().name("consumer").on_error(Policy::Restart).backoff(Backoff::fixed(1000 * MS)),
+            );
+            sleep(1500 * MS).await;
+            let rendered = handle.render();
+            rutina.shutdown();
+            rutina.wait().await.unwrap();
+            rendered
+        })
+    });
+    println!("{rendered}");
+    for line in [
+        "rutina_runs_total{routine=\"consumer\",outcome=\"error\"} 2",
+        "rutina_restarts_total{routine=\"consumer\"} 1",
+        "rutina_routines{state=\"running\"} 1",
+        "rutina_routines{state=\"backing_off\"} 1",
+        "rutina_run_duration_seconds_bucket{routine=\"consumer\",outcome=\"error\",le=\"0.1\"} 2",
+        "rutina_run_duration_seconds_sum{routine=\"consumer\",outcome=\"error\"} 0.1",
+        "rutina_run_duration_seconds_count{routine=\"consumer\",outcome=\"error\"} 2",
+    ] {
+        assert!(rendered.lines().any(|l| l == line), "no {line:?} in:\n{rendered}");
+    }
+    let after = handle.render();
+    assert!(after.lines().any(|l| l == "rutina_shutdown_duration_seconds_count 1"), "{after}");
+    assert!(after.lines().any(|l| l == "rutina_routines{state=\"running\"} 0"), "{after}");
 }

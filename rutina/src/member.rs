@@ -68,7 +68,8 @@ pub(crate) struct Member {
 
 /// What a routine is doing, as the `rutina_routines{state}` gauge of the `metrics`
 /// feature counts it. Kept, and every change told, only with that feature: without it
-/// [`Member::set_activity`] and [`Member::stopping`] compile to nothing.
+/// [`Member::set_activity`], [`Member::stopping`] and [`Member::run_stopping`] compile to
+/// nothing.
 ///
 /// A routine is counted from its first run (or its first wait: a schedule's first tick,
 /// a lease) until it leaves its group.
@@ -118,15 +119,22 @@ impl Activity {
     }
 }
 
+/// In `Tracking::activity`: the routine's own token was cancelled (for good: an
+/// operator's restart renews the member, with a fresh token and a clear record).
+#[cfg(feature = "metrics")]
+const CANCELLED: u8 = 1 << 7;
+
 /// The `metrics` feature's record of a routine.
 #[cfg(feature = "metrics")]
 #[derive(Default)]
 struct Tracking {
-    /// An [`Activity`], changed only through `Member::set_activity` and `Member::stopping`,
-    /// which tell the gauge every change: old state −1, new state +1.
+    /// An [`Activity`], and `CANCELLED` once the routine's token was cancelled; changed
+    /// only through `Member::change_activity`, which tells the gauge every change.
     activity: AtomicU8,
     /// When the current run began: nanoseconds after `Member::started_at`.
     run_started: AtomicU64,
+    /// The routine's counters and histograms, made at its first run's end.
+    handles: OnceLock<Box<crate::metrics::RoutineMetrics>>,
 }
 
 /// What few routines have, boxed so that the others do not carry it.
@@ -237,8 +245,11 @@ impl Member {
             // the same routine.
             #[cfg(feature = "metrics")]
             tracking: Tracking {
-                activity: AtomicU8::new(self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel)),
+                activity: AtomicU8::new(
+                    self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel) & !CANCELLED,
+                ),
                 run_started: AtomicU64::new(self.tracking.run_started.load(Ordering::Acquire)),
+                handles: OnceLock::new(),
             },
         }
     }
@@ -289,47 +300,77 @@ impl Member {
 
     // ----- activity (the `metrics` feature) -------------------------------------------
 
-    /// The routine is doing `to` now: the gauge is told, if that changes anything.
+    /// The routine is doing `to` now: the gauge is told, if that changes anything. A run
+    /// that begins once the routine's own token was cancelled is stopping, not running.
     #[inline]
     pub(crate) fn set_activity(&self, to: Activity) {
         #[cfg(feature = "metrics")]
-        {
-            let from = self.tracking.activity.swap(to as u8, Ordering::AcqRel);
-            if from != to as u8 {
-                crate::metrics::routine_moved(Activity::from_code(from).label(), to.label());
-            }
-        }
+        self.change_activity(|from, cancelled| {
+            let to = if to == Activity::Running && cancelled { Activity::Stopping } else { to };
+            (to != from).then_some((to, cancelled))
+        });
         #[cfg(not(feature = "metrics"))]
         let _ = to;
     }
 
-    /// The running routine's context was just cancelled (a kill, the group's shutdown, a
-    /// limit of its run, an operator's restart): it is stopping. Nothing changes for a
-    /// routine that is not running (it waits, or stops already).
+    /// The routine's own token was just cancelled (a kill, the group's shutdown, an
+    /// operator's restart): a running routine is stopping; one that waits keeps waiting
+    /// (it ends, or restarts, when it wakes), but its next run is stopping from the start.
     #[inline]
     pub(crate) fn stopping(&self) {
         #[cfg(feature = "metrics")]
-        if self
-            .tracking
-            .activity
-            .compare_exchange(Activity::Running as u8, Activity::Stopping as u8, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            crate::metrics::routine_moved(Activity::Running.label(), Activity::Stopping.label());
+        self.change_activity(|from, cancelled| {
+            (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
+        });
+    }
+
+    /// The current run's own token was just cancelled (a limit of the run: a timeout, a
+    /// heartbeat, a lost lease): the running routine is stopping; its next run is not.
+    #[inline]
+    pub(crate) fn run_stopping(&self) {
+        #[cfg(feature = "metrics")]
+        self.change_activity(|from, cancelled| (from == Activity::Running).then_some((Activity::Stopping, cancelled)));
+    }
+
+    /// The one place the activity changes: `change` maps the activity and whether the
+    /// routine's token was cancelled to the new ones (`None`: no change); the gauge is
+    /// told the change of activity, old −1, new +1. Lock-free: cancellers and the
+    /// supervisor may race, and each change is made whole or not at all.
+    #[cfg(feature = "metrics")]
+    fn change_activity(&self, mut change: impl FnMut(Activity, bool) -> Option<(Activity, bool)>) {
+        let (mut from, mut to) = (Activity::Gone, Activity::Gone);
+        let changed = self.tracking.activity.fetch_update(Ordering::AcqRel, Ordering::Acquire, |code| {
+            from = Activity::from_code(code & !CANCELLED);
+            let (next, cancelled) = change(from, code & CANCELLED != 0)?;
+            to = next;
+            Some(next as u8 | if cancelled { CANCELLED } else { 0 })
+        });
+        if changed.is_ok() && from != to {
+            crate::metrics::routine_moved(from.label(), to.label());
         }
     }
 
-    /// A run begins: running — or stopping, if the routine's context is cancelled
-    /// already. Set first, then the token read, so that a cancellation racing with this
-    /// is seen either here or by its own `stopping`.
+    /// The run `attempt` begins: running (or stopping, see `set_activity`). A restart's
+    /// start was recorded by `restarted`, with the clock read it made.
     #[cfg(feature = "metrics")]
-    pub(crate) fn run_began(&self) {
-        let since = Instant::now().saturating_duration_since(self.started_at);
-        self.tracking.run_started.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
-        self.set_activity(Activity::Running);
-        if self.token.is_cancelled() {
-            self.stopping();
+    pub(crate) fn run_began(&self, attempt: u32) {
+        if attempt == 1 {
+            self.run_started_at(Instant::now());
         }
+        self.set_activity(Activity::Running);
+    }
+
+    /// Records when the current run began, for its duration.
+    #[cfg(feature = "metrics")]
+    fn run_started_at(&self, at: Instant) {
+        let since = at.saturating_duration_since(self.started_at);
+        self.tracking.run_started.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    /// The routine's counters and histograms.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metrics(&self) -> &crate::metrics::RoutineMetrics {
+        self.tracking.handles.get_or_init(Box::default)
     }
 
     /// How long the current run has lasted.
@@ -475,10 +516,13 @@ impl Member {
 
     /// A run after the first begins.
     pub(crate) fn restarted(&self, attempt: u32) {
+        let now = Instant::now();
+        #[cfg(feature = "metrics")]
+        self.run_started_at(now);
         let mut status = lock(&self.status);
         let status = self.run_status(&mut status);
         status.attempt = attempt;
-        status.run_started_at = Instant::now();
+        status.run_started_at = now;
         status.backoff_until = None;
     }
 

@@ -10,62 +10,122 @@
 //! | `rutina_run_duration_seconds` | histogram | `routine`, `outcome` |
 //! | `rutina_shutdown_duration_seconds` | histogram | (none) |
 //!
-//! Each call goes to the recorder in force where it is made: the global one, or a
-//! thread's local one (`metrics::with_local_recorder`). With none installed, the facade's
-//! no-op recorder takes them. A leaf: told what happened in plain values, it knows
-//! nothing of the group.
+//! Each metric goes to the recorder in force where it is registered: the global one, or
+//! a thread's local one (`metrics::with_local_recorder`); with none, the facade's no-op
+//! recorder. A routine registers its own counters and histograms once, on first use, and
+//! keeps the handles ([`RoutineMetrics`]): a restart costs no key to build, no label to
+//! allocate, no registry lookup. The gauge's and the shutdown histogram's keys are
+//! static. A leaf: told what happened in plain values, it knows nothing of the group.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata};
 
 use crate::event::Outcome;
 
 /// Runs that ended, by routine and outcome.
-pub(crate) const RUNS_TOTAL: &str = "rutina_runs_total";
+const RUNS_TOTAL: &str = "rutina_runs_total";
 /// Runs after a routine's first (its restarts), by routine.
-pub(crate) const RESTARTS_TOTAL: &str = "rutina_restarts_total";
+const RESTARTS_TOTAL: &str = "rutina_restarts_total";
 /// Routines alive, by what they are doing.
-pub(crate) const ROUTINES: &str = "rutina_routines";
+const ROUTINES: &str = "rutina_routines";
 /// How long runs lasted, by routine and outcome.
-pub(crate) const RUN_DURATION: &str = "rutina_run_duration_seconds";
+const RUN_DURATION: &str = "rutina_run_duration_seconds";
 /// How long group shutdowns lasted, from their beginning until the group was over.
-pub(crate) const SHUTDOWN_DURATION: &str = "rutina_shutdown_duration_seconds";
+const SHUTDOWN_DURATION: &str = "rutina_shutdown_duration_seconds";
 
-/// The `outcome` label of a run.
-fn outcome_label(outcome: &Outcome) -> &'static str {
+/// What recorders that filter by metadata see of every rutina metric.
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// The `outcome` labels, by `outcome_index`.
+const OUTCOMES: [&str; 5] = ["ok", "error", "panic", "timeout", "hung"];
+
+fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
-        Outcome::Ok => "ok",
-        Outcome::Failed(_) => "error",
-        Outcome::Panicked(_) => "panic",
-        Outcome::TimedOut(_) => "timeout",
-        Outcome::Hung(_) => "hung",
+        Outcome::Ok => 0,
+        Outcome::Failed(_) => 1,
+        Outcome::Panicked(_) => 2,
+        Outcome::TimedOut(_) => 3,
+        Outcome::Hung(_) => 4,
     }
 }
 
-/// A run of `routine` ended with `outcome` after `took`.
-pub(crate) fn run_finished(routine: &Arc<str>, outcome: &Outcome, took: Duration) {
-    let outcome = outcome_label(outcome);
-    metrics::counter!(RUNS_TOTAL, "routine" => routine.clone(), "outcome" => outcome).increment(1);
-    metrics::histogram!(RUN_DURATION, "routine" => routine.clone(), "outcome" => outcome).record(took);
+/// One routine's counters and histograms, each registered on first use.
+#[derive(Default)]
+pub(crate) struct RoutineMetrics {
+    /// `rutina_runs_total` and `rutina_run_duration_seconds`, by `outcome_index`.
+    runs: [OnceLock<(Counter, Histogram)>; 5],
+    restarts: OnceLock<Counter>,
 }
 
-/// `routine` began a run after its first.
-pub(crate) fn restarted(routine: &Arc<str>) {
-    metrics::counter!(RESTARTS_TOTAL, "routine" => routine.clone()).increment(1);
+impl RoutineMetrics {
+    /// A run of `routine` ended with `outcome` after `took`.
+    pub(crate) fn run_finished(&self, routine: &Arc<str>, outcome: &Outcome, took: Duration) {
+        let index = outcome_index(outcome);
+        let (runs, duration) = self.runs[index].get_or_init(|| {
+            let labels =
+                || vec![Label::new("routine", routine.clone()), Label::from_static_parts("outcome", OUTCOMES[index])];
+            metrics::with_recorder(|recorder| {
+                let runs = recorder.register_counter(&Key::from_parts(RUNS_TOTAL, labels()), &METADATA);
+                let duration = recorder.register_histogram(&Key::from_parts(RUN_DURATION, labels()), &METADATA);
+                (runs, duration)
+            })
+        });
+        runs.increment(1);
+        duration.record(took);
+    }
+
+    /// `routine` began a run after its first.
+    pub(crate) fn restarted(&self, routine: &Arc<str>) {
+        self.restarts
+            .get_or_init(|| {
+                let key = Key::from_parts(RESTARTS_TOTAL, vec![Label::new("routine", routine.clone())]);
+                metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA))
+            })
+            .increment(1);
+    }
+}
+
+/// The `state` label of each state.
+static STATES: [[Label; 1]; 5] = [
+    [Label::from_static_parts("state", "running")],
+    [Label::from_static_parts("state", "backing_off")],
+    [Label::from_static_parts("state", "scheduled")],
+    [Label::from_static_parts("state", "standby")],
+    [Label::from_static_parts("state", "stopping")],
+];
+
+/// The `rutina_routines` gauge of each state.
+static ROUTINES_BY_STATE: [(&str, Key); 5] = [
+    ("running", Key::from_static_parts(ROUTINES, &STATES[0])),
+    ("backing_off", Key::from_static_parts(ROUTINES, &STATES[1])),
+    ("scheduled", Key::from_static_parts(ROUTINES, &STATES[2])),
+    ("standby", Key::from_static_parts(ROUTINES, &STATES[3])),
+    ("stopping", Key::from_static_parts(ROUTINES, &STATES[4])),
+];
+
+/// Moves the gauge of `state` by `delta`.
+fn move_gauge(state: &str, delta: f64) {
+    if let Some((_, key)) = ROUTINES_BY_STATE.iter().find(|(name, _)| *name == state) {
+        let gauge = metrics::with_recorder(|recorder| recorder.register_gauge(key, &METADATA));
+        if delta > 0.0 { gauge.increment(delta) } else { gauge.decrement(-delta) }
+    }
 }
 
 /// A routine moved from state `from` to state `to` (`None`: not counted, before its
 /// first run or once it left its group).
 pub(crate) fn routine_moved(from: Option<&'static str>, to: Option<&'static str>) {
     if let Some(state) = from {
-        metrics::gauge!(ROUTINES, "state" => state).decrement(1.0);
+        move_gauge(state, -1.0);
     }
     if let Some(state) = to {
-        metrics::gauge!(ROUTINES, "state" => state).increment(1.0);
+        move_gauge(state, 1.0);
     }
 }
 
 /// A group that had shut down is over, `took` after its shutdown began.
 pub(crate) fn shutdown_over(took: Duration) {
-    metrics::histogram!(SHUTDOWN_DURATION).record(took);
+    static KEY: Key = Key::from_static_name(SHUTDOWN_DURATION);
+    metrics::with_recorder(|recorder| recorder.register_histogram(&KEY, &METADATA)).record(took);
 }

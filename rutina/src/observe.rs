@@ -54,9 +54,9 @@ impl Observers {
     pub(crate) fn started(&self, member: &Member, attempt: u32) {
         #[cfg(feature = "metrics")]
         {
-            member.run_began();
+            member.run_began(attempt);
             if attempt > 1 {
-                crate::metrics::restarted(member.name());
+                member.metrics().restarted(member.name());
             }
         }
         tracing::debug!(target: "rutina", id = member.id.get(), name = %member.name(), attempt, "run started");
@@ -65,7 +65,7 @@ impl Observers {
 
     pub(crate) fn finished(&self, member: &Member, attempt: u32, outcome: &Outcome) {
         #[cfg(feature = "metrics")]
-        crate::metrics::run_finished(member.name(), outcome, member.run_took());
+        member.metrics().run_finished(member.name(), outcome, member.run_took());
         // The name only inside the macros, which skip their fields when the level is
         // off: an unnamed routine's name is made on first use.
         let id = member.id.get();

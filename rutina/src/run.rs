@@ -113,7 +113,7 @@ impl Watch {
         if !self.token.is_cancelled() {
             member.run_cancelled(self.attempt, reason);
             self.token.cancel();
-            member.stopping();
+            member.run_stopping();
         }
         self.verdict = Some((outcome, now + self.grace));
     }
