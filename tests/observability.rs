@@ -63,6 +63,10 @@ impl Visit for Fields {
 
 type Sink = Arc<Mutex<Vec<Record>>>;
 
+/// The spans tokio makes for its tasks (`runtime.spawn`, with `task.name`), made only
+/// when built with `--cfg tokio_unstable`.
+static TASK_SPANS: Mutex<Vec<SpanInfo>> = Mutex::new(Vec::new());
+
 /// A layer recording each event with its fields and its span scope's fields.
 struct Capture(Sink);
 
@@ -72,6 +76,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
         attrs.record(&mut fields);
         let span = ctx.span(id).expect("a new span is in the registry");
         let info = SpanInfo { name: span.name(), target: span.metadata().target().to_owned(), fields: fields.0 };
+        if info.target == "tokio::task" {
+            TASK_SPANS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(info.clone());
+        }
         span.extensions_mut().replace(info);
     }
 
@@ -336,4 +343,26 @@ async fn a_run_aborted_at_the_end_of_the_grace_period_is_dropped_inside_its_span
     let records = marked(&sinks.all, "aborted");
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].routine(), Some(&routine_fields("aborted", id, 1)));
+}
+
+/// Built with `--cfg tokio_unstable` (as CI does for this test), each routine's task
+/// carries the routine's name: tokio's `runtime.spawn` span, which tokio-console reads,
+/// has it as `task.name`.
+#[cfg(tokio_unstable)]
+#[tokio::test]
+async fn each_routines_task_is_named_for_tokio_console() {
+    let _ = sinks();
+    let rutina = Rutina::default();
+    rutina.go_with(|_ctx: Context| async { Ok::<_, std::io::Error>(()) }, RunOptions::default().name("console-named"));
+    let unnamed = rutina.go(|_ctx: Context| async { Ok::<_, std::io::Error>(()) });
+    rutina.wait().await.unwrap();
+
+    let spans = TASK_SPANS.lock().unwrap().clone(); // not held while asserting
+    let named = |name: &str| {
+        spans
+            .iter()
+            .any(|span| span.name == "runtime.spawn" && span.fields.get("task.name").map(String::as_str) == Some(name))
+    };
+    assert!(named("console-named"), "{spans:#?}");
+    assert!(named(&format!("routine-{}", unnamed.get())), "{spans:#?}");
 }
