@@ -149,7 +149,7 @@ fn show(event: &Event) {
         Event::ShutdownStarted { reason, running } => {
             format!("shutdown started ({reason:?}) with {running} routine(s) alive")
         }
-        Event::Aborted { id, name } => format!("{name} {id}: aborted"),
+        Event::Aborted { id, name, .. } => format!("{name} {id}: aborted"),
         Event::Stopped { id, name, runs } => format!("{name} {id}: stopped after {runs} run(s)"),
         // `Event` is `#[non_exhaustive]`: later versions may add events.
         other => format!("{other:?}"),

@@ -504,3 +504,28 @@ fn prometheus_exposition() {
     assert!(after.lines().any(|l| l == "rutina_shutdown_duration_seconds_count 1"), "{after}");
     assert!(after.lines().any(|l| l == "rutina_routines{state=\"running\"} 0"), "{after}");
 }
+
+#[test]
+fn routines_keep_running_through_the_lame_duck_delay() {
+    scenario(|m| async move {
+        let rutina = Rutina::new(Options::default().shutdown_delay(Duration::from_secs(2)));
+        rutina.go_with(
+            |ctx: Context| async move {
+                ctx.cancelled().await;
+                sleep(Duration::from_secs(1)).await;
+                Ok::<_, std::io::Error>(())
+            },
+            RunOptions::default().name("server"),
+        );
+        sleep(MS).await;
+        rutina.shutdown();
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(m.states(), states(&[("running", 1.0)]));
+        sleep(1500 * MS).await; // the delay ended at 2 s
+        assert_eq!(m.states(), states(&[("stopping", 1.0)]));
+        rutina.wait().await.unwrap();
+        assert_eq!(m.states(), states(&[]));
+        // From the beginning of the shutdown, its delay included, until the group was over.
+        assert_eq!(m.samples("rutina_shutdown_duration_seconds{}"), [3.0]);
+    });
+}

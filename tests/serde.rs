@@ -216,7 +216,10 @@ async fn every_event_and_reason() {
     let cases: Vec<(Value, Value)> = vec![
         (to_json!(&id), json!(1)),
         (to_json!(&Event::Killed { id, name: name() }), json!({ "Killed": { "id": 1, "name": "api" } })),
-        (to_json!(&Event::Aborted { id, name: name() }), json!({ "Aborted": { "id": 1, "name": "api" } })),
+        (
+            to_json!(&Event::Aborted { id, name: name(), before_turn: false }),
+            json!({ "Aborted": { "id": 1, "name": "api", "before_turn": false } }),
+        ),
         (
             to_json!(&Event::ShutdownStarted { reason: ShutdownReason::Signal, running: 3 }),
             json!({ "ShutdownStarted": { "reason": "Signal", "running": 3 } }),
@@ -243,6 +246,7 @@ async fn every_event_and_reason() {
             json!({ "Returned": { "TimedOut": { "timeout_ms": 1 } } }),
         ),
         (to_json!(&StopKind::Killed), json!("Killed")),
+        (to_json!(&StopKind::AbortedBeforeTurn), json!("AbortedBeforeTurn")),
         (to_json!(&CancelReason::Shutdown), json!("Shutdown")),
         (to_json!(&CancelReason::Killed), json!("Killed")),
         (to_json!(&CancelReason::TimedOut), json!("TimedOut")),

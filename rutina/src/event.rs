@@ -94,6 +94,10 @@ pub enum Event {
         id: Id,
         /// Its name.
         name: String,
+        /// It was aborted while waiting for its turn to stop in
+        /// [`ShutdownOrder::ReverseStart`](crate::ShutdownOrder::ReverseStart): it was never
+        /// asked to stop (a second OS signal came first).
+        before_turn: bool,
     },
     /// The routine left the group for good (it is no longer in
     /// [`processes`](crate::Rutina::processes)).

@@ -23,6 +23,8 @@ pub(crate) struct Health {
     crash_looping: AtomicUsize,
     /// Runs that missed their heartbeat and have not ended yet.
     hung: AtomicUsize,
+    /// Routines restarted by a reload that have not begun their new run yet.
+    reloading: AtomicUsize,
     /// Notified when the group becomes ready.
     pub(crate) became_ready: Notify,
 }
@@ -36,6 +38,28 @@ impl Health {
     /// No routine is crash-looping or hung.
     pub(crate) fn is_live(&self) -> bool {
         self.crash_looping.load(Ordering::Acquire) == 0 && self.hung.load(Ordering::Acquire) == 0
+    }
+
+    /// Every routine restarted by a reload began its new run.
+    pub(crate) fn is_reloaded(&self) -> bool {
+        self.reloading.load(Ordering::Acquire) == 0
+    }
+
+    /// A reload restarts a routine.
+    pub(crate) fn reloading(&self) {
+        self.reloading.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A routine restarted by a reload began its new run (or ended instead).
+    pub(crate) fn reloaded(&self) {
+        if self.reloading.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_ready() {
+            self.became_ready.notify_waiters();
+        }
+    }
+
+    /// A readiness gate must pass again (its routine was reloaded).
+    pub(crate) fn gate_pending(&self) {
+        self.gates_pending.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A run became hung, or a hung run ended.
@@ -66,7 +90,7 @@ impl Health {
     }
 
     fn resolve(&self, counter: &AtomicUsize) {
-        if counter.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_ready() {
+        if counter.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_ready() && self.is_reloaded() {
             self.became_ready.notify_waiters();
         }
     }

@@ -33,6 +33,8 @@ const RELOAD: u8 = 1 << 4;
 const HUNG: u8 = 1 << 5;
 /// The routine is marked for reload (`RunOptions::reload`).
 const RELOADS: u8 = 1 << 6;
+/// Aborted while waiting for its turn to stop (reverse start order).
+const BEFORE_TURN: u8 = 1 << 7;
 
 /// One routine of a group.
 pub(crate) struct Member {
@@ -43,9 +45,12 @@ pub(crate) struct Member {
     /// or on the routine's turn in reverse start order). A run's own cancellation (its
     /// timeout) is a child of it.
     pub(crate) token: CancellationToken,
-    /// `KILLED`, `ABORTED`, `READY`, `RESTART`, `RELOAD`: each set once, never cleared;
-    /// `HUNG`: set and cleared by the supervisor.
+    /// `KILLED`, `ABORTED`, `READY`, `RESTART`, `RELOAD`, `RELOADS`, `BEFORE_TURN`: each
+    /// set once, never cleared; `HUNG`: set and cleared by the supervisor.
     flags: AtomicU8,
+    /// A reload restarted the routine and its new run has not begun yet: `Health` counts
+    /// it until then (moved to the renewed member).
+    reload_pending: std::sync::atomic::AtomicBool,
     /// Why the run `attempt` was cancelled by a cause of its own: `attempt << 8 | reason`;
     /// 0 while none was. Causes shared with the routine (kill, shutdown) are read from
     /// the routine's own state instead.
@@ -194,6 +199,7 @@ impl Member {
             name,
             token,
             flags: AtomicU8::new(if joining.reload { RELOADS } else { 0 }),
+            reload_pending: std::sync::atomic::AtomicBool::new(false),
             run_cancelled: AtomicU64::new(0),
             abort: OnceLock::new(),
             started_at: Instant::now(),
@@ -230,11 +236,22 @@ impl Member {
         if let Some(handle) = self.abort.get() {
             let _ = abort.set(handle.clone());
         }
+        let flags = self.flags.load(Ordering::Acquire);
+        let mut keep = READY | RELOADS;
+        // A readiness gate restarted by a reload passes its gate again.
+        if flags & RELOAD != 0
+            && flags & READY != 0
+            && let Some(health) = self.rare.as_ref().and_then(|rare| rare.gate.as_ref())
+        {
+            keep &= !READY;
+            health.gate_pending();
+        }
         Member {
             id: self.id,
             name: self.name.clone(),
             token,
-            flags: AtomicU8::new(self.flags.load(Ordering::Acquire) & (READY | RELOADS)),
+            flags: AtomicU8::new(flags & keep),
+            reload_pending: std::sync::atomic::AtomicBool::new(self.take_reload_pending()),
             run_cancelled: AtomicU64::new(0),
             abort,
             started_at: self.started_at,
@@ -277,15 +294,31 @@ impl Member {
         self.has(ABORTED)
     }
 
+    pub(crate) fn mark_aborted_before_turn(&self) {
+        self.set(BEFORE_TURN);
+    }
+
+    pub(crate) fn is_aborted_before_turn(&self) -> bool {
+        self.has(BEFORE_TURN)
+    }
+
     /// Asks for an operator's restart (`reload`: by a reload) and cancels the routine's
     /// token; `false` if one was asked for already.
     pub(crate) fn request_restart(&self, reload: bool) -> bool {
         if !self.set(RESTART | if reload { RELOAD } else { 0 }) {
             return false;
         }
+        if reload {
+            self.reload_pending.store(true, Ordering::Release);
+        }
         self.token.cancel();
         self.stopping();
         true
+    }
+
+    /// Whether a reload's restart of this routine is still pending; clears it.
+    pub(crate) fn take_reload_pending(&self) -> bool {
+        self.reload_pending.swap(false, Ordering::AcqRel)
     }
 
     /// Whether the routine is marked for reload.
@@ -313,15 +346,18 @@ impl Member {
         let _ = to;
     }
 
-    /// The routine's own token was just cancelled (a kill, the group's shutdown, an
-    /// operator's restart): a running routine is stopping; one that waits keeps waiting
-    /// (it ends, or restarts, when it wakes), but its next run is stopping from the start.
+    /// Called once the routine's own token was cancelled (a kill, the group's shutdown,
+    /// an operator's restart); nothing if it was not. A running routine is stopping; one
+    /// that waits keeps waiting (it ends, or restarts, when it wakes), but its next run is
+    /// stopping from the start.
     #[inline]
     pub(crate) fn stopping(&self) {
         #[cfg(feature = "metrics")]
-        self.change_activity(|from, cancelled| {
-            (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
-        });
+        if self.token.is_cancelled() {
+            self.change_activity(|from, cancelled| {
+                (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
+            });
+        }
     }
 
     /// The current run's own token was just cancelled (a limit of the run: a timeout, a

@@ -32,6 +32,7 @@ pub struct Options {
     pub(crate) shutdown_order: ShutdownOrder,
     pub(crate) exit_on_third_signal: bool,
     pub(crate) lease: Option<SharedLease>,
+    pub(crate) shutdown_delay: Option<Duration>,
 }
 
 /// In which order a group shutdown cancels the routines.
@@ -105,6 +106,45 @@ impl Options {
         self
     }
 
+    /// The lame-duck delay: when a shutdown begins by an OS signal, [`Rutina::shutdown`](crate::Rutina::shutdown)
+    /// or the parent token, the group turns not-ready at once — [`Rutina::is_ready`](crate::Rutina::is_ready)
+    /// false, [`Rutina::watch_shutdown`](crate::Rutina::watch_shutdown) true, systemd's
+    /// `STOPPING=1` — but the routines' contexts are cancelled only once `delay` has
+    /// passed, so that they keep serving while load balancers take the instance out of
+    /// rotation (Kubernetes removes a terminating pod's endpoints while it is already
+    /// shutting down: without a delay, requests still routed to it are refused). The
+    /// [shutdown timeout](Options::shutdown_timeout) counts from the end of the delay.
+    ///
+    /// A shutdown decided by a routine's policy (the service is broken) skips the delay,
+    /// as does a group whose last handle is dropped; a second OS signal during the delay
+    /// aborts at once. [`Rutina::token`](crate::Rutina::token) is cancelled when the
+    /// shutdown begins, the routines' [`Context`](crate::Context) tokens when the delay
+    /// ends. The [shutdown report](crate::ShutdownReport::delay) shows the delay. Default:
+    /// none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Context, Options, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let rutina = Rutina::new(Options::default().shutdown_delay(Duration::from_secs(5)));
+    /// rutina.go(|ctx: Context| async move {
+    ///     ctx.cancelled().await; // five seconds after the shutdown began
+    ///     Ok::<_, std::io::Error>(())
+    /// });
+    /// tokio::task::yield_now().await;
+    /// rutina.shutdown();
+    /// assert!(!rutina.is_ready() && rutina.is_shutting_down());
+    /// let began = tokio::time::Instant::now();
+    /// rutina.wait().await.unwrap();
+    /// assert_eq!(began.elapsed(), Duration::from_secs(5));
+    /// # }
+    /// ```
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = Some(delay).filter(|delay| !delay.is_zero());
+        self
+    }
+
     /// The lease backend of the group's [singleton](crate::RunOptions::singleton) routines:
     /// [`lease::Postgres`](crate::lease) (feature `postgres`), or your own [`Lease`].
     /// Every replica of the service must point at the same backend.
@@ -128,6 +168,7 @@ impl std::fmt::Debug for Options {
             .field("errors", &self.errors.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("shutdown_order", &self.shutdown_order)
+            .field("shutdown_delay", &self.shutdown_delay)
             .field("lease", &self.lease.is_some())
             .finish_non_exhaustive()
     }

@@ -183,6 +183,30 @@ impl RunOptions {
     ///     .on_error(Policy::Restart)
     ///     .restart_intensity(5, Duration::from_secs(60));
     /// ```
+    ///
+    /// # Backoff and intensity together
+    ///
+    /// The intensity counts restarts; the [backoff](RunOptions::backoff) spaces them. Choose
+    /// them together: the window must be able to hold the outage you want to ride out.
+    /// With the default backoff (10 ms, doubling, jittered to half–all of each step) a
+    /// routine failing at once restarts after about 10, 20, 40, 80 and 160 ms: under
+    /// `restart_intensity(5, 30s)` the sixth failure comes about 0.2 s after the first
+    /// and ends the group — a database that is down for ten seconds takes the service
+    /// with it. Spread the restarts over the window instead:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Backoff, Policy, RunOptions};
+    ///
+    /// // 1 s, 2 s, 4 s, 8 s, 16 s (each jittered to half–all): five restarts take 15–31 s,
+    /// // so the group gives up only after about half a minute of failures in a row.
+    /// let options = RunOptions::default()
+    ///     .on_error(Policy::Restart)
+    ///     .backoff(Backoff::exponential(Duration::from_secs(1), Duration::from_secs(30)))
+    ///     .restart_intensity(5, Duration::from_secs(30));
+    /// ```
+    ///
+    /// In `#[rutina::routine]`: `backoff = "1s..30s", restart_intensity = (5, "30s")`.
     pub fn restart_intensity(mut self, max_restarts: u32, within: Duration) -> Self {
         self.restart_intensity = Some(RestartIntensity { max_restarts, within });
         self

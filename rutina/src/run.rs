@@ -20,7 +20,7 @@ use crate::aborting::abort_scope;
 use crate::error::BoxError;
 use crate::event::{CancelReason, Outcome};
 use crate::health::Health;
-use crate::lease::Lost;
+use crate::lease::{Keeper, Lost};
 use crate::member::Member;
 
 /// A run's future, once made: `None` once it returned (or was dropped).
@@ -45,6 +45,12 @@ pub(crate) struct Watch {
     verdict: Option<(Outcome, Instant)>,
     /// The lease was lost during the current run.
     pub(crate) lease_lost: Option<Lost>,
+}
+
+/// What watches one run: its limits, and a singleton's lease.
+pub(crate) struct Limits<'a> {
+    pub(crate) watch: &'a mut Watch,
+    pub(crate) keeper: Option<&'a mut Keeper>,
 }
 
 impl Watch {
@@ -126,33 +132,67 @@ impl Watch {
     }
 }
 
+/// The run's future, pinned in the supervisor's state and dropped in place: by `drive`
+/// when it returns or must be dropped, and — if the supervisor itself is dropped mid-run,
+/// its task aborted — by this slot's `Drop`, with the thread marked as aborting (a group
+/// the run owned then aborts its own routines at once).
+struct RunSlot<'a, F> {
+    run: Run<'a, F>,
+    span: Option<Box<Span>>,
+}
+
+impl<F> RunSlot<'_, F> {
+    /// Drops the run in place, inside its span; a panicking `Drop` is caught.
+    fn drop_run(&mut self) {
+        let _entered = self.span.as_deref().map(Span::enter);
+        if catch_unwind(AssertUnwindSafe(|| self.run.set(None))).is_err() {
+            tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
+        }
+    }
+
+    /// Drops a run that did not return in time: the thread is marked as aborting meanwhile.
+    fn abort_run(&mut self) {
+        abort_scope(|| self.drop_run());
+    }
+}
+
+impl<F> Drop for RunSlot<'_, F> {
+    fn drop(&mut self) {
+        if self.run.is_some() {
+            self.abort_run();
+        }
+    }
+}
+
 /// Drives one run of a routine, pinned by the caller: catches panics (also from its
-/// `Drop`), enters `span` around every poll and around the run's drop, and enforces the
-/// limits of `watch` and the lease that `hold` keeps.
+/// `Drop`), enters the run's span around every poll, and enforces the limits of `watch`
+/// and the lease its keeper holds.
 ///
 /// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
 /// in the supervisor's own state, not moved into this future (which would keep it twice).
 pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
     run: Run<'a, F>,
     member: &'a Member,
-    mut watch: Option<&'a mut Watch>,
-    mut hold: Option<Pin<Box<dyn Future<Output = Lost> + Send + 'a>>>,
+    limits: Option<Limits<'a>>,
     span: Option<Box<Span>>,
 ) -> impl Future<Output = Outcome> + 'a {
-    let mut held = Held { run, span };
+    let mut slot = RunSlot { run, span };
+    let (mut watch, mut hold) = match limits {
+        // Boxed: only singletons have it.
+        Some(Limits { watch, keeper }) => (Some(watch), keeper.map(|keeper| Box::pin(keeper.hold()))),
+        None => (None, None),
+    };
     poll_fn(move |cx| {
-        let Held { run, span } = &mut held;
-        let Some(fut) = run.as_mut().as_pin_mut() else {
+        let Some(fut) = slot.run.as_mut().as_pin_mut() else {
             return Poll::Ready(Outcome::Ok);
         };
-        let now = watch.is_some().then(Instant::now);
-        if let (Some(watch), Some(now)) = (watch.as_deref_mut(), now) {
+        if let Some(watch) = watch.as_deref_mut() {
+            let now = Instant::now();
             // Biased: a lease lost while the process was paused is seen before the run is
             // polled again.
             if watch.verdict.is_none()
-                && let Some(lost) = hold.as_mut().and_then(|hold| poll_lease(hold.as_mut(), cx))
+                && let Some(lost) = poll_lease(&mut hold, cx)
             {
-                hold = None;
                 watch.lease_lost = Some(lost);
                 tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), %lost, "lease lost; stopping the run");
                 let error: BoxError = format!("the lease was lost: {lost}").into();
@@ -163,12 +203,12 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
             {
                 let outcome = outcome.clone();
                 tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), "the run did not return after its limit passed; dropping it");
-                drop_run(run.as_mut(), span.as_deref());
+                slot.abort_run();
                 return Poll::Ready(outcome);
             }
         }
         let polled = {
-            let _entered = span.as_deref().map(Span::enter);
+            let _entered = slot.span.as_deref().map(Span::enter);
             catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
         };
         let outcome = match polled {
@@ -182,7 +222,7 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
                     && let Some(ready) = wake_at(watch, member, cx)
                 {
                     // A limit passed with no grace period: the run is dropped at once.
-                    drop_run(run.as_mut(), span.as_deref());
+                    slot.abort_run();
                     return Poll::Ready(ready);
                 }
                 return Poll::Pending;
@@ -190,37 +230,22 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
             Err(payload) => Outcome::Panicked(panic_message(payload)),
         };
         // Drop the run (and what it holds) here, where a panicking `Drop` is caught.
-        let _entered = span.as_deref().map(Span::enter);
-        if catch_unwind(AssertUnwindSafe(|| run.set(None))).is_err() {
-            tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
-        }
+        slot.drop_run();
         Poll::Ready(outcome)
     })
 }
 
-/// The run and its span, as `drive` holds them. A run still there when `drive` is dropped
-/// — its supervisor was, mid-run: the routine's task was aborted (a grace period that ran
-/// out, a second signal) or its runtime shut down — is dropped here, inside its span, so
-/// that what its `Drop`s log carries the routine's fields too.
-struct Held<'a, F> {
-    run: Run<'a, F>,
-    span: Option<Box<Span>>,
-}
-
-impl<F> Drop for Held<'_, F> {
-    fn drop(&mut self) {
-        if self.run.is_some() {
-            drop_run(self.run.as_mut(), self.span.as_deref());
-        }
-    }
-}
-
-/// Polls the lease's keeper; `Some` once the lease is lost.
-fn poll_lease(hold: Pin<&mut (dyn Future<Output = Lost> + Send + '_)>, cx: &mut TaskContext<'_>) -> Option<Lost> {
-    match hold.poll(cx) {
-        Poll::Ready(lost) => Some(lost),
-        Poll::Pending => None,
-    }
+/// Polls the keeper of the run's lease, if any; `Some` once the lease is lost.
+fn poll_lease<H: Future<Output = Lost> + ?Sized>(
+    hold: &mut Option<Pin<Box<H>>>,
+    cx: &mut TaskContext<'_>,
+) -> Option<Lost> {
+    let lost = match hold.as_mut()?.as_mut().poll(cx) {
+        Poll::Ready(lost) => lost,
+        Poll::Pending => return None,
+    };
+    *hold = None;
+    Some(lost)
 }
 
 /// Arms the watch's timer for the next check (the run is pending); `Some` with the run's
@@ -246,17 +271,6 @@ fn wake_at(watch: &mut Watch, member: &Member, cx: &mut TaskContext<'_>) -> Opti
             return None;
         }
     }
-}
-
-/// Drops a run that did not return in time, marking the thread as aborting meanwhile
-/// (its own group, if it made one, aborts its routines at once).
-fn drop_run<F>(mut run: Run<'_, F>, span: Option<&Span>) {
-    let _entered = span.map(Span::enter);
-    abort_scope(|| {
-        if catch_unwind(AssertUnwindSafe(|| run.set(None))).is_err() {
-            tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
-        }
-    });
 }
 
 /// The message of a panic payload; the payload is dropped where its own `Drop` cannot escape.

@@ -122,6 +122,7 @@ impl Serialize for StopKind {
             StopKind::BetweenRuns => serializer.serialize_unit_variant(NAME, 1, "BetweenRuns"),
             StopKind::Killed => serializer.serialize_unit_variant(NAME, 2, "Killed"),
             StopKind::Aborted => serializer.serialize_unit_variant(NAME, 3, "Aborted"),
+            StopKind::AbortedBeforeTurn => serializer.serialize_unit_variant(NAME, 4, "AbortedBeforeTurn"),
         }
     }
 }
@@ -229,10 +230,11 @@ impl Serialize for Event {
                 s.serialize_field("running", running)?;
                 s.end()
             }
-            Event::Aborted { id, name } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 5, "Aborted", 2)?;
+            Event::Aborted { id, name, before_turn } => {
+                let mut s = serializer.serialize_struct_variant(NAME, 5, "Aborted", 3)?;
                 s.serialize_field("id", id)?;
                 s.serialize_field("name", name)?;
+                s.serialize_field("before_turn", before_turn)?;
                 s.end()
             }
             Event::Stopped { id, name, runs } => {

@@ -67,6 +67,10 @@ pub struct ShutdownReport {
     pub reason: Option<ShutdownReason>,
     /// When the shutdown began.
     pub began_at: Option<Instant>,
+    /// The lame-duck delay it waited out before the routines' contexts were cancelled
+    /// ([`Options::shutdown_delay`](crate::Options::shutdown_delay); zero for a shutdown
+    /// that skips it).
+    pub delay: Duration,
     /// How long from the beginning of the shutdown until the last routine had ended.
     pub took: Duration,
     /// Every routine alive when the shutdown began, in the order they stopped.
@@ -76,7 +80,7 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// The routines that had to be aborted.
     pub fn aborted(&self) -> impl Iterator<Item = &StoppedRoutine> {
-        self.routines.iter().filter(|r| matches!(r.how, StopKind::Aborted))
+        self.routines.iter().filter(|r| matches!(r.how, StopKind::Aborted | StopKind::AbortedBeforeTurn))
     }
 }
 
@@ -109,4 +113,8 @@ pub enum StopKind {
     Killed,
     /// It did not stop within its grace period (or a second OS signal came) and was aborted.
     Aborted,
+    /// It was aborted (a second OS signal came) while it was still waiting for its turn
+    /// to stop in [`ShutdownOrder::ReverseStart`](crate::ShutdownOrder::ReverseStart):
+    /// it was never asked to stop.
+    AbortedBeforeTurn,
 }

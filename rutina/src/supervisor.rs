@@ -11,12 +11,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Span;
 
-use crate::aborting::{AbortEnds, Aborting};
 use crate::event::Outcome;
 use crate::group::Membership;
 use crate::lease::{Keeper, SharedLease};
 use crate::policy::BackoffState;
-use crate::run::{Watch, drive, panic_message};
+use crate::run::{Limits, Watch, drive, panic_message};
 use crate::schedule::Schedule;
 use crate::{Context, Policy, RestartIntensity, Routine, RunOptions};
 
@@ -66,7 +65,7 @@ pub(crate) fn supervise<R: Routine>(
                 }
             }
             // A singleton waits for its lease.
-            if let Some(keeper) = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut()) {
+            if let Some(keeper) = plan.as_deref_mut().and_then(Plan::keeper) {
                 membership.member.standby(true);
                 membership.ending.between_runs = true;
                 let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
@@ -102,6 +101,9 @@ pub(crate) fn supervise<R: Routine>(
             } else {
                 membership.member.restarted(attempt);
             }
+            if membership.member.take_reload_pending() {
+                membership.group.health.reloaded();
+            }
             membership.group.observers.started(&membership.member, attempt);
             if let Some(plan) = plan.as_deref_mut() {
                 plan.run_started();
@@ -111,33 +113,14 @@ pub(crate) fn supervise<R: Routine>(
             // state too, next to the run.
             let outcome = 'run: {
                 let span = run_span(&membership, attempt);
-                // Dropped after the run, if the supervisor is dropped mid-run.
-                let ends = AbortEnds;
-                let made = {
+                let run = match catch_unwind(AssertUnwindSafe(|| {
                     let _entered = span.as_deref().map(Span::enter);
-                    catch_unwind(AssertUnwindSafe(|| routine.run(ctx)))
-                };
-                let run = match made {
+                    routine.run(ctx)
+                })) {
                     Ok(run) => run,
-                    Err(payload) => {
-                        std::mem::forget(ends);
-                        break 'run Outcome::Panicked(panic_message(payload));
-                    }
+                    Err(payload) => break 'run Outcome::Panicked(panic_message(payload)),
                 };
-                let run = pin!(Some(run));
-                // Dropped before the run, if the supervisor is dropped mid-run.
-                let aborting = Aborting;
-                let (watch, hold) = match plan.as_deref_mut() {
-                    Some(Plan { watch, keeper, .. }) => {
-                        let hold = keeper.as_mut().map(|keeper| Box::pin(keeper.hold()) as _);
-                        (watch.as_mut(), hold)
-                    }
-                    None => (None, None),
-                };
-                let outcome = drive(run, &membership.member, watch, hold, span).await;
-                std::mem::forget(aborting);
-                std::mem::forget(ends);
-                outcome
+                drive(pin!(Some(run)), &membership.member, plan.as_deref_mut().and_then(Plan::limits), span).await
             };
             let ok = outcome.is_ok();
             let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
@@ -238,7 +221,7 @@ pub(crate) fn supervise<R: Routine>(
             }
         }
         // A singleton that ends for good lets its lease go at once.
-        if let Some(keeper) = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut()) {
+        if let Some(keeper) = plan.as_deref_mut().and_then(Plan::keeper) {
             Box::pin(keeper.release()).await;
             membership.member.set_fencing_token(None);
         }
@@ -334,6 +317,16 @@ impl Plan {
             watch,
             keeper,
         }))
+    }
+
+    /// A singleton's lease.
+    fn keeper(&mut self) -> Option<&mut Keeper> {
+        self.keeper.as_mut()
+    }
+
+    /// What watches the next run, if anything does.
+    fn limits(&mut self) -> Option<Limits<'_>> {
+        Some(Limits { watch: self.watch.as_mut()?, keeper: self.keeper.as_mut() })
     }
 
     fn run_started(&mut self) {

@@ -1,5 +1,5 @@
 //! systemd service notifications (`sd_notify`), behind the `systemd` feature: READY=1,
-//! STOPPING=1, WATCHDOG=1 and EXTEND_TIMEOUT_USEC. The notifier is told how the group is
+//! RELOADING=1, STOPPING=1, WATCHDOG=1 and EXTEND_TIMEOUT_USEC. The notifier is told how the group is
 //! doing and sends what systemd must hear; it never reads the group itself. Without the
 //! feature, or without `NOTIFY_SOCKET` in the environment, it sends nothing.
 
@@ -30,6 +30,8 @@ mod imp {
 
     pub(super) struct Inner {
         pub(super) ready_sent: bool,
+        /// The reloads announced so far.
+        pub(super) reloads: u64,
         pub(super) stopping_sent: bool,
         pub(super) watchdog: Option<Interval>,
         pub(super) extend: Option<Interval>,
@@ -76,7 +78,9 @@ impl Notifier {
             }
             // Ping at half the watchdog period, as sd_watchdog_enabled(3) advises.
             let watchdog = sd_notify::watchdog_enabled().filter(|p| !p.is_zero()).map(|p| imp::every(p / 2));
-            Notifier { inner: Some(imp::Inner { ready_sent: false, stopping_sent: false, watchdog, extend: None }) }
+            Notifier {
+                inner: Some(imp::Inner { ready_sent: false, reloads: 0, stopping_sent: false, watchdog, extend: None }),
+            }
         }
         #[cfg(not(all(unix, feature = "systemd")))]
         {
@@ -106,6 +110,26 @@ impl Notifier {
             tracing::info!(target: "rutina", "ready; notifying systemd");
             imp::send(&[sd_notify::NotifyState::Ready]);
         }
+    }
+
+    /// The group has reloaded `reloads` times: for each new one, sends `RELOADING=1` with
+    /// `MONOTONIC_USEC` (as `Type=notify-reload` wants), and `READY=1` is due again once
+    /// the reloaded routines run.
+    pub(crate) fn reloads(&mut self, reloads: u64) {
+        #[cfg(all(unix, feature = "systemd"))]
+        if let Some(inner) = &mut self.inner
+            && reloads > inner.reloads
+        {
+            inner.reloads = reloads;
+            if inner.ready_sent {
+                inner.ready_sent = false;
+                tracing::info!(target: "rutina", "reloading; notifying systemd");
+                let mut states = vec![sd_notify::NotifyState::Reloading];
+                states.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+                imp::send(&states);
+            }
+        }
+        let _ = reloads;
     }
 
     /// The group is shutting down: sends `STOPPING=1` (once) and starts extending the stop

@@ -187,9 +187,13 @@ impl Core {
             })
             .collect();
         let began_at = shutdown.as_ref().map(|shutdown| shutdown.began_at);
+        let delay = shutdown
+            .as_ref()
+            .map_or(Duration::ZERO, |shutdown| shutdown.plan.cancel_at.saturating_duration_since(shutdown.began_at));
         Some(ShutdownReport {
             reason: shutdown.as_ref().map(|shutdown| shutdown.reason.clone()),
             began_at,
+            delay,
             took: began_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
             routines,
         })

@@ -51,11 +51,13 @@ impl Group {
                     notifier.stopping();
                     false
                 }
-                Some(notifier) if notifier.wants_ready() && self.health.is_ready() => {
-                    notifier.ready();
-                    false
+                Some(notifier) => {
+                    notifier.reloads(self.reloads.load(std::sync::atomic::Ordering::Acquire));
+                    if notifier.wants_ready() && self.health.is_ready() && self.health.is_reloaded() {
+                        notifier.ready();
+                    }
+                    notifier.wants_ready()
                 }
-                Some(notifier) => notifier.wants_ready(),
                 None => false,
             };
             let mut due = None;
@@ -84,9 +86,12 @@ impl Group {
     }
 
     /// Advances the shutdown as far as it goes now; what to wait for next.
-    fn next(&self, close_when_empty: bool) -> Next {
+    fn next(self: &Arc<Self>, close_when_empty: bool) -> Next {
         // Notices a token cancelled from outside.
         let _ = self.is_shutting_down();
+        // The members whose contexts the plan cancelled all at once, for the gauge.
+        #[cfg(feature = "metrics")]
+        let mut cancelled = Vec::new();
         let step = {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
@@ -102,9 +107,18 @@ impl Group {
             match &mut core.phase {
                 Phase::Over { .. } => return Next::Over,
                 Phase::Running => return Next::Wait { shutting_down: false, until: None },
-                Phase::ShuttingDown(shutdown) => shutdown.plan.advance(&core.members, Instant::now()),
+                Phase::ShuttingDown(shutdown) => {
+                    let step = shutdown.plan.advance(&core.members, core.graced, &self.serving, Instant::now());
+                    #[cfg(feature = "metrics")]
+                    if step.began {
+                        cancelled.extend(core.members.values().cloned());
+                    }
+                    step
+                }
             }
         };
+        #[cfg(feature = "metrics")]
+        cancelled.iter().for_each(|member| member.stopping());
         for member in &step.stopping {
             member.stopping();
             tracing::info!(target: "rutina", id = member.id.get(), name = %member.name(), "stopping routine (reverse start order)");
@@ -133,21 +147,28 @@ impl Group {
         }
     }
 
-    /// Spawns the reaper of a dropped group; `false` outside a runtime.
+    /// Spawns, once, the reaper: it carries the shutdown out in the background (the delay,
+    /// the order, the grace periods) for a group whose last handle was dropped, or whose
+    /// shutdown has a delay to wait out. `false` outside a runtime.
     pub(super) fn spawn_reaper(self: &Arc<Self>) -> bool {
+        let mut tasks = lock(&self.tasks);
+        if tasks.reaper.is_some() {
+            return true;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return false };
         let group = self.clone();
-        let reaper = runtime.spawn(async move {
+        tasks.reaper = Some(runtime.spawn(async move {
             group.drive(None, false).await;
             group.observers.close();
-        });
-        lock(&self.tasks).reaper = Some(reaper);
+        }));
         true
     }
 
-    /// Spawns, once, the task that begins the shutdown when the parent token is cancelled.
+    /// Spawns, once, the task that begins the shutdown when the group's token is
+    /// cancelled from outside: by the parent token, or (with a lame-duck delay, whose
+    /// members' tokens are not its children) directly.
     pub(super) fn watch_parent(self: &Arc<Self>) {
-        if !self.settings.has_parent {
+        if !self.settings.has_parent && self.settings.delay.is_none() {
             return;
         }
         let mut tasks = lock(&self.tasks);

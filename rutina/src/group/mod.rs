@@ -41,7 +41,12 @@ pub(crate) struct Group {
     /// `core.phase`'s discriminant (`RUNNING`, `SHUTTING_DOWN`, `OVER`), for reads
     /// without the lock; written with it held.
     phase: AtomicU8,
+    /// The group's token, [`Rutina::token`](crate::Rutina::token): cancelled when the
+    /// shutdown begins.
     pub(crate) token: CancellationToken,
+    /// The parent of the members' tokens: the group's token itself, or, with a lame-duck
+    /// delay, a token of its own cancelled when the delay ends.
+    serving: CancellationToken,
     next_id: AtomicU64,
     settings: Settings,
     /// Notified when what a driver waits for changes: the group became empty, a member
@@ -56,6 +61,8 @@ pub(crate) struct Group {
     /// Whether the listener is `Wanted` (asked for outside a runtime): `go` reads this, not
     /// the lock, every time.
     listener_wanted: AtomicBool,
+    /// How many reloads restarted at least one routine (for systemd's `RELOADING=1`).
+    reloads: AtomicU64,
 }
 
 /// What the group was made with.
@@ -66,6 +73,8 @@ struct Settings {
     has_parent: bool,
     /// The lease backend of singleton routines.
     lease: Option<SharedLease>,
+    /// The lame-duck delay of shutdowns by signal, `shutdown()` or the parent token.
+    delay: Option<Duration>,
     /// `Main`: a third OS signal exits the process at once.
     exit_on_third_signal: bool,
 }
@@ -138,14 +147,25 @@ impl Group {
             shutdown_order,
             exit_on_third_signal,
             lease,
+            shutdown_delay: delay,
         } = options;
         let has_parent = parent_token.is_some();
+        let token = parent_token.map_or_else(CancellationToken::new, |parent| parent.child_token());
+        let serving = if delay.is_some() { CancellationToken::new() } else { token.clone() };
         let group = Arc::new(Group {
             core: Mutex::new(Core::new()),
             phase: AtomicU8::new(RUNNING),
-            token: parent_token.map_or_else(CancellationToken::new, |parent| parent.child_token()),
+            token,
+            serving,
             next_id: AtomicU64::new(1),
-            settings: Settings { shutdown_timeout, order: shutdown_order, has_parent, exit_on_third_signal, lease },
+            settings: Settings {
+                shutdown_timeout,
+                order: shutdown_order,
+                has_parent,
+                exit_on_third_signal,
+                lease,
+                delay,
+            },
             changed: Notify::new(),
             over: CancellationToken::new(),
             shutdown_watch: watch::Sender::new(false),
@@ -153,6 +173,7 @@ impl Group {
             observers: Observers::new(errors),
             tasks: Mutex::new(Tasks { listener: Listener::Off, parent_watch: None, reaper: None }),
             listener_wanted: AtomicBool::new(false),
+            reloads: AtomicU64::new(0),
         });
         if listen_os_signals {
             group.listen_os_signals();
@@ -195,7 +216,7 @@ impl Group {
         // the group token's lock once more (every routine's task takes it when it ends).
         let (token, cancelled) = match self.settings.order {
             ShutdownOrder::AllAtOnce => {
-                let token = self.token.child_token();
+                let token = self.serving.child_token();
                 let cancelled = token.is_cancelled();
                 (token, cancelled)
             }
@@ -243,7 +264,7 @@ impl Group {
             }
             // A member that ends during the shutdown goes in the shutdown report.
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
-                let since = shutdown.plan.asked_at(member.id).unwrap_or(shutdown.began_at);
+                let since = shutdown.plan.asked_at(member.id);
                 let took = Instant::now().saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 core.stopped.push((member.clone(), how_it_stopped(member, ending), runs, took));
@@ -263,6 +284,9 @@ impl Group {
         self.observers.group_over(shutdown_took);
         if runs == 0 {
             self.health.first_run_over();
+        }
+        if member.take_reload_pending() {
+            self.health.reloaded();
         }
         member.left(&self.health);
         self.observers.stopped(member, runs);
@@ -298,7 +322,7 @@ impl Group {
 
     /// `go` was given a singleton routine but the group has no lease backend: the
     /// routine is not started and the group shuts down with this configuration error.
-    pub(crate) fn no_lease(&self, id: Id, name: &str, key: &str) {
+    pub(crate) fn no_lease(self: &Arc<Self>, id: Id, name: &str, key: &str) {
         let message = format!(
             "routine `{name}` is a singleton (lease key `{key}`) but its group has no lease backend: \
              set one with `Options::lease` (or `lease:` in `rutina::main!`)"
@@ -335,10 +359,17 @@ impl Group {
             }
             core.members.values().filter(|member| member.reloads()).cloned().collect()
         };
+        let mut reloaded = 0;
         for member in &marked {
             if member.request_restart(true) {
+                self.health.reloading();
+                reloaded += 1;
                 tracing::info!(target: "rutina", id = member.id.get(), name = %member.name(), "reloading routine");
             }
+        }
+        if reloaded > 0 {
+            self.reloads.fetch_add(1, Ordering::AcqRel);
+            self.changed.notify_waiters();
         }
         Ok(marked.len())
     }
@@ -351,7 +382,7 @@ impl Group {
             return None;
         }
         let token = match self.settings.order {
-            ShutdownOrder::AllAtOnce => self.token.child_token(),
+            ShutdownOrder::AllAtOnce => self.serving.child_token(),
             ShutdownOrder::ReverseStart => CancellationToken::new(),
         };
         let member = Arc::new(old.renewed(token));
@@ -385,7 +416,7 @@ impl Group {
 
     /// Every routine began its first run, every readiness gate is ready, and the group is
     /// not shutting down.
-    pub(crate) fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(self: &Arc<Self>) -> bool {
         self.health.is_ready() && !self.is_shutting_down()
     }
 
@@ -397,7 +428,7 @@ impl Group {
     // ----- shutdown ---------------------------------------------------------------
 
     /// Whether the group is shutting down (or over); notices a token cancelled from outside.
-    pub(crate) fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(self: &Arc<Self>) -> bool {
         if self.phase() != RUNNING {
             return true;
         }
@@ -413,11 +444,16 @@ impl Group {
     }
 
     /// Begins the group's shutdown for `reason`, unless it began already (rule 6).
-    pub(crate) fn begin_shutdown(&self, reason: ShutdownReason) {
+    pub(crate) fn begin_shutdown(self: &Arc<Self>, reason: ShutdownReason) {
         if self.phase() != RUNNING {
             return;
         }
         let now = Instant::now();
+        // The lame-duck delay, for the shutdowns that are not a broken service's.
+        let delay = match reason {
+            ShutdownReason::Signal | ShutdownReason::Requested | ShutdownReason::Cancelled => self.settings.delay,
+            _ => None,
+        };
         #[cfg(feature = "metrics")]
         let (mut cancelled, mut shutdown_took) = (Vec::new(), None);
         let running = {
@@ -425,12 +461,15 @@ impl Group {
             if !matches!(core.phase, Phase::Running) {
                 return;
             }
-            // All at once, every member's token is cancelled with the group's, below.
-            #[cfg(feature = "metrics")]
-            if self.settings.order == ShutdownOrder::AllAtOnce {
+            let mut plan =
+                Plan::new(self.settings.order, self.settings.shutdown_timeout, now, delay.unwrap_or(Duration::ZERO));
+            if delay.is_none() {
+                // The group's token, cancelled below, is the members' tokens' parent.
+                plan.begin(&core.members, core.graced, None);
+                // For the gauge: those whose token this cancels are stopping.
+                #[cfg(feature = "metrics")]
                 cancelled.extend(core.members.values().cloned());
             }
-            let plan = Plan::new(self.settings.order, self.settings.shutdown_timeout, &core.members, core.graced, now);
             let running = core.members.len();
             // Every member alive now goes in the shutdown report: one allocation, not a copy
             // of the report each time it grows, under the lock every member takes.
@@ -447,7 +486,8 @@ impl Group {
         };
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
-        // In reverse start order this reaches no member: the plan stops them one by one.
+        // Without a delay, all at once, this cancels every member's context (the token
+        // is their parent); with one, or in reverse start order, the plan does it.
         self.token.cancel();
         #[cfg(feature = "metrics")]
         {
@@ -455,10 +495,23 @@ impl Group {
             self.observers.group_over(shutdown_took);
         }
         self.changed.notify_waiters();
+        if let Some(delay) = delay {
+            tracing::info!(target: "rutina", ?delay, "not ready; routines keep serving for the shutdown delay");
+            // The delay ends even if nobody waits for the group.
+            self.spawn_reaper();
+        }
+    }
+
+    /// Ends the lame-duck delay now, if one is running.
+    fn skip_delay(&self) {
+        if let Phase::ShuttingDown(shutdown) = &mut lock(&self.core).phase {
+            shutdown.plan.skip_delay(Instant::now());
+        }
+        self.changed.notify_waiters();
     }
 
     /// A run ended under `Shutdown` (rule 4).
-    pub(crate) fn shutdown_by(&self, member: &Member, attempt: u32, outcome: &Outcome) {
+    pub(crate) fn shutdown_by(self: &Arc<Self>, member: &Member, attempt: u32, outcome: &Outcome) {
         let name = || member.name().to_string();
         let error = match outcome {
             Outcome::Ok => None,
@@ -479,7 +532,7 @@ impl Group {
     }
 
     /// A restart was due with `max_count` restarts made (rule 3).
-    pub(crate) fn run_limit(&self, member: &Member, runs: u32, outcome: &Outcome) {
+    pub(crate) fn run_limit(self: &Arc<Self>, member: &Member, runs: u32, outcome: &Outcome) {
         tracing::error!(target: "rutina", id = member.id.get(), name = %member.name(), runs, "restart limit reached");
         let error =
             Error::RunLimit { id: member.id, name: member.name().to_string(), runs, last_error: outcome.failure() };
@@ -491,7 +544,7 @@ impl Group {
 
     /// A restart was due with the restart intensity used up.
     pub(crate) fn restart_intensity(
-        &self,
+        self: &Arc<Self>,
         member: &Member,
         attempt: u32,
         outcome: &Outcome,
@@ -515,6 +568,7 @@ impl Group {
     /// Aborts every member still alive (a second OS signal, a dropped group inside an
     /// aborted routine).
     pub(crate) fn abort_all(&self, why: &str) {
+        self.skip_delay();
         let members: Vec<_> = lock(&self.core).members.values().cloned().collect();
         self.abort(members, why);
     }
@@ -524,8 +578,14 @@ impl Group {
         if members.is_empty() {
             return;
         }
+        let mut before_turn = Vec::new();
         {
             let mut core = lock(&self.core);
+            let core = &mut *core;
+            let plan = match &core.phase {
+                Phase::ShuttingDown(shutdown) => Some(&shutdown.plan),
+                _ => None,
+            };
             members.retain(|member| {
                 // Only a member still in the group is aborted, under the lock `leave`
                 // takes: `Aborted` comes before its `Stopped`, and "aborted" in the report
@@ -533,14 +593,28 @@ impl Group {
                 if !core.members.contains_key(&member.id) || !member.abort() {
                     return false;
                 }
+                let waiting = self.settings.order == ShutdownOrder::ReverseStart
+                    && plan.is_some_and(|plan| !plan.turn_came(member.id));
+                if waiting {
+                    member.mark_aborted_before_turn();
+                    before_turn.push(member.id);
+                }
                 core.aborted.push((member.id, member.name().to_string()));
-                self.observers.event(|| Event::Aborted { id: member.id, name: member.name().to_string() });
+                self.observers.event(|| Event::Aborted {
+                    id: member.id,
+                    name: member.name().to_string(),
+                    before_turn: waiting,
+                });
                 true
             });
         }
         members.sort_unstable_by_key(|member| member.id);
         for member in &members {
-            self.observers.aborted(member, why);
+            if before_turn.contains(&member.id) {
+                self.observers.aborted(member, "routine aborted before its turn to stop (reverse start order)");
+            } else {
+                self.observers.aborted(member, why);
+            }
         }
     }
 
@@ -558,8 +632,13 @@ impl Group {
         let active = {
             let mut core = lock(&self.core);
             core.orphaned = true;
-            core.shutdown().is_some_and(|shutdown| shutdown.plan.is_active())
+            core.shutdown().is_some_and(|shutdown| {
+                // Nobody is served by a lame duck that nobody holds.
+                shutdown.plan.skip_delay(Instant::now());
+                shutdown.plan.is_active()
+            })
         };
+        self.changed.notify_waiters();
         if crate::aborting::is_aborting() {
             self.abort_all("the routine that owned its group was aborted");
             return;
@@ -569,7 +648,7 @@ impl Group {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
-                shutdown.plan.stop_all_now(&core.members, Instant::now());
+                shutdown.plan.stop_all_now(&core.members, &self.serving, Instant::now());
             }
             #[cfg(feature = "metrics")]
             {
@@ -583,13 +662,13 @@ impl Group {
 
 impl View for Group {
     fn is_ready(&self) -> bool {
-        Group::is_ready(self)
+        self.health.is_ready() && self.phase() == RUNNING
     }
     fn is_live(&self) -> bool {
         Group::is_live(self)
     }
     fn is_shutting_down(&self) -> bool {
-        Group::is_shutting_down(self)
+        self.phase() != RUNNING || self.token.is_cancelled()
     }
     fn watch_shutdown(&self) -> watch::Receiver<bool> {
         Group::watch_shutdown(self)
@@ -601,7 +680,9 @@ impl View for Group {
 
 /// How a member that ended during the shutdown stopped, for the shutdown report.
 fn how_it_stopped(member: &Member, ending: Ending) -> StopKind {
-    if member.is_aborted() {
+    if member.is_aborted_before_turn() {
+        StopKind::AbortedBeforeTurn
+    } else if member.is_aborted() {
         StopKind::Aborted
     } else if member.is_killed() {
         StopKind::Killed

@@ -1,7 +1,8 @@
-//! The shutdown plan: in which order the members are asked to stop, and when each one
-//! still running is aborted (rules 6 and 7). Made when the shutdown begins, under the
-//! group's lock, and carried out by whoever drives the group: `wait`, or the reaper of a
-//! group whose last handle was dropped.
+//! The shutdown plan: when the members' contexts are cancelled (after the lame-duck
+//! delay, if any), in which order, and when each member still running is aborted
+//! (rules 6 and 7). Made when the shutdown begins, under the group's lock, and carried
+//! out by whoever drives the group: `wait`, or the reaper of a group whose last handle
+//! was dropped (or whose shutdown has a delay to wait out).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::id::IdMap;
 use crate::member::Member;
@@ -16,8 +18,13 @@ use crate::{Id, ShutdownOrder};
 
 pub(crate) struct Plan {
     order: ShutdownOrder,
-    /// The group's grace period (its shutdown timeout).
+    /// The group's grace period (its shutdown timeout), counted from `cancel_at`.
     grace: Option<Duration>,
+    /// When the members' contexts are cancelled: the beginning of the shutdown plus its
+    /// lame-duck delay.
+    pub(crate) cancel_at: Instant,
+    /// Whether `cancel_at` came and the plan began.
+    begun: bool,
     /// All at once: when the members without a grace period of their own are aborted.
     group_deadline: Option<Instant>,
     /// When to abort which member: those with a grace period of their own, and in
@@ -35,6 +42,9 @@ pub(crate) struct Plan {
 /// What the plan asks for at one moment.
 #[derive(Default)]
 pub(crate) struct Step {
+    /// The delay ended: the members' contexts were cancelled (all at once) or their
+    /// turns began (reverse start order).
+    pub(crate) began: bool,
     /// Members whose turn to stop came (reverse start order); their tokens are cancelled.
     pub(crate) stopping: Vec<Arc<Member>>,
     /// Members whose grace period ran out.
@@ -44,58 +54,62 @@ pub(crate) struct Step {
 }
 
 impl Plan {
-    /// The plan of a shutdown beginning `now`. All at once, every member's token is
-    /// cancelled with the group's; in reverse start order, `advance` cancels them.
-    pub(crate) fn new(
-        order: ShutdownOrder,
-        grace: Option<Duration>,
-        members: &IdMap<Arc<Member>>,
-        graced: usize,
-        now: Instant,
-    ) -> Plan {
-        let mut plan = Plan {
+    /// The plan of a shutdown beginning `now`, whose members' contexts are cancelled
+    /// `delay` later.
+    pub(crate) fn new(order: ShutdownOrder, grace: Option<Duration>, now: Instant, delay: Duration) -> Plan {
+        Plan {
             order,
             grace,
+            cancel_at: now.checked_add(delay).unwrap_or(now),
+            begun: false,
             group_deadline: None,
             deadlines: BinaryHeap::new(),
             pending: Vec::new(),
             current: None,
             asked_at: IdMap::default(),
-        };
-        match order {
-            ShutdownOrder::AllAtOnce => {
-                plan.group_deadline = grace.and_then(|grace| now.checked_add(grace));
-                // Most groups have no member with a grace period of its own: no walk.
-                if graced > 0 {
-                    for (id, member) in members {
-                        if let Some(deadline) = member.grace().and_then(|grace| now.checked_add(grace)) {
-                            plan.deadlines.push(Reverse((deadline, *id)));
-                        }
-                    }
-                }
-            }
-            ShutdownOrder::ReverseStart => {
-                plan.pending = members.keys().copied().collect();
-                plan.pending.sort_unstable();
-            }
         }
-        plan
     }
 
-    /// Whether the plan has anything left to do by itself (a turn to give, a member to
-    /// abort), rather than only waiting for the members to return.
+    /// Whether the plan has anything left to do by itself (a delay to wait out, a turn
+    /// to give, a member to abort), rather than only waiting for the members to return.
     pub(crate) fn is_active(&self) -> bool {
-        self.group_deadline.is_some() || !self.deadlines.is_empty() || !self.pending.is_empty()
+        !self.begun || self.group_deadline.is_some() || !self.deadlines.is_empty() || !self.pending.is_empty()
     }
 
-    /// When `id` was asked to stop, if it was on its own turn.
-    pub(crate) fn asked_at(&mut self, id: Id) -> Option<Instant> {
-        if self.asked_at.is_empty() { None } else { self.asked_at.remove(&id) }
+    /// Ends the delay now (a second signal, a dropped group).
+    pub(crate) fn skip_delay(&mut self, now: Instant) {
+        self.cancel_at = self.cancel_at.min(now);
     }
 
-    /// Carries the plan out as far as it goes at `now`.
-    pub(crate) fn advance(&mut self, members: &IdMap<Arc<Member>>, now: Instant) -> Step {
+    /// Whether `id`'s turn to stop has come (for all, all at once, once the delay is over).
+    pub(crate) fn turn_came(&self, id: Id) -> bool {
+        self.begun && (self.order == ShutdownOrder::AllAtOnce || self.asked_at.contains_key(&id))
+    }
+
+    /// When `id` was asked to stop: on its own turn, or when the contexts were cancelled.
+    pub(crate) fn asked_at(&mut self, id: Id) -> Instant {
+        let turn = if self.asked_at.is_empty() { None } else { self.asked_at.remove(&id) };
+        turn.unwrap_or(self.cancel_at)
+    }
+
+    /// Carries the plan out as far as it goes at `now`. `serving` is the token of the
+    /// members' contexts (all at once, it is cancelled when the delay ends).
+    pub(crate) fn advance(
+        &mut self,
+        members: &IdMap<Arc<Member>>,
+        graced: usize,
+        serving: &CancellationToken,
+        now: Instant,
+    ) -> Step {
         let mut step = Step::default();
+        if !self.begun {
+            if now < self.cancel_at {
+                step.next = Some(self.cancel_at);
+                return step;
+            }
+            self.begin(members, graced, Some(serving));
+            step.began = true;
+        }
         if self.order == ShutdownOrder::ReverseStart {
             // The next member's turn comes when the current one ended.
             while self.current.is_none_or(|id| !members.contains_key(&id)) {
@@ -131,9 +145,40 @@ impl Plan {
         step
     }
 
-    /// Reverse start order: every member not yet asked to stop is, now (nobody will
-    /// drive the plan).
-    pub(crate) fn stop_all_now(&mut self, members: &IdMap<Arc<Member>>, now: Instant) {
+    /// The delay is over (or there is none): all at once, every member's context is
+    /// cancelled (through `serving`, unless the caller does it) and the grace periods
+    /// start; in reverse start order, the turns begin.
+    pub(crate) fn begin(&mut self, members: &IdMap<Arc<Member>>, graced: usize, serving: Option<&CancellationToken>) {
+        self.begun = true;
+        let at = self.cancel_at;
+        match self.order {
+            ShutdownOrder::AllAtOnce => {
+                if let Some(serving) = serving {
+                    serving.cancel();
+                }
+                self.group_deadline = self.grace.and_then(|grace| at.checked_add(grace));
+                // Most groups have no member with a grace period of its own: no walk.
+                if graced > 0 {
+                    for (id, member) in members {
+                        if let Some(deadline) = member.grace().and_then(|grace| at.checked_add(grace)) {
+                            self.deadlines.push(Reverse((deadline, *id)));
+                        }
+                    }
+                }
+            }
+            ShutdownOrder::ReverseStart => {
+                self.pending = members.keys().copied().collect();
+                self.pending.sort_unstable();
+            }
+        }
+    }
+
+    /// Every member not yet asked to stop is, now (nobody will drive the plan).
+    pub(crate) fn stop_all_now(&mut self, members: &IdMap<Arc<Member>>, serving: &CancellationToken, now: Instant) {
+        self.skip_delay(now);
+        if !self.begun {
+            self.begin(members, 0, Some(serving));
+        }
         for id in self.pending.drain(..) {
             if let Some(member) = members.get(&id) {
                 self.asked_at.insert(id, now);

@@ -1,6 +1,7 @@
 //! What OS signals do to a group: the first SIGINT/SIGTERM begins a graceful shutdown,
 //! the second aborts what is still running (rule 7), a third ends a `Main` program at
-//! once. The listener is a task of the group's own, ending when the group is over.
+//! once; SIGHUP reloads the routines marked for it. The listener is a task of the
+//! group's own, ending when the group is over.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::Group;
 use crate::event::ShutdownReason;
-use crate::signal::Signals;
+use crate::signal::{Signal, Signals};
 use crate::sync::lock;
 
 /// The group's signal listener.
@@ -52,7 +53,12 @@ impl Group {
         }
     }
 
-    fn on_signal(&self, signal: &'static str) {
+    fn on_signal(self: &Arc<Self>, signal: Signal) {
+        if signal == Signal::Hangup {
+            self.on_hangup();
+            return;
+        }
+        let signal = signal.name();
         let (count, running) = {
             let mut core = lock(&self.core);
             core.signals += 1;
@@ -78,7 +84,16 @@ impl Group {
         }
     }
 
-    /// How many OS signals the group received.
+    /// SIGHUP: the routines marked `reload` are restarted; with none, it is ignored.
+    fn on_hangup(self: &Arc<Self>) {
+        match self.reload() {
+            Ok(0) => tracing::info!(target: "rutina", "SIGHUP received; no routine is marked `reload`: ignored"),
+            Ok(reloaded) => tracing::info!(target: "rutina", reloaded, "SIGHUP received; reloading"),
+            Err(_) => tracing::info!(target: "rutina", "SIGHUP received during the shutdown: ignored"),
+        }
+    }
+
+    /// How many OS signals (SIGINT, SIGTERM) the group received.
     pub(crate) fn signals_received(&self) -> u32 {
         lock(&self.core).signals
     }
