@@ -7,6 +7,10 @@
 //! cargo run --manifest-path benches/Cargo.toml -- --smoke             # tiny sizes, checks only
 //! # profiling: one scenario, one implementation, another fan-out size
 //! cargo run --release --manifest-path benches/Cargo.toml -- --only fan-out --imp rutina --fan-out 10000
+//! # what the span per run and the `metrics` feature cost (see `observability.rs`)
+//! cargo build --release --manifest-path benches/Cargo.toml --features metrics --target-dir benches/target/metrics
+//! cargo run --release --manifest-path benches/Cargo.toml -- --observability \
+//!     --metrics-exe benches/target/metrics/release/rutina-bench
 //! ```
 //!
 //! Every scenario runs for each implementation in turn (rutina, raw, tgs, rutina,
@@ -18,6 +22,7 @@
 //! routines wait, divided by `N`. No tracing subscriber is installed.
 
 mod common;
+mod observability;
 mod raw;
 mod tgs;
 mod with_rutina;
@@ -401,7 +406,7 @@ fn cpu_model() -> String {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: rutina-bench [--rounds N] [--smoke] [--only fan-out|restart|failure|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]"
+        "usage: rutina-bench [--rounds N] [--smoke] [--only fan-out|restart|failure|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]\n       rutina-bench --observability [--rounds N] [--metrics-exe PATH] [--smoke]"
     );
     ExitCode::from(2)
 }
@@ -416,9 +421,13 @@ fn main() -> ExitCode {
         memory_child(imp, n);
         return ExitCode::SUCCESS;
     }
+    if args.first().map(String::as_str) == Some("--churn-child") {
+        return if observability::churn_child(&args[1..]) { ExitCode::SUCCESS } else { usage() };
+    }
     let mut sizes = Sizes::full(7);
     let mut smoke = false;
     let (mut only, mut only_imp, mut fan_out) = (None, None, None);
+    let (mut observability, mut metrics_exe, mut rounds) = (false, None, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -436,8 +445,16 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--rounds" => match args.next().and_then(|r| r.parse().ok()) {
-                Some(rounds) if rounds >= 1 => sizes.rounds = rounds,
+                Some(n) if n >= 1 => {
+                    sizes.rounds = n;
+                    rounds = Some(n);
+                }
                 _ => return usage(),
+            },
+            "--observability" => observability = true,
+            "--metrics-exe" => match args.next() {
+                Some(path) => metrics_exe = Some(path.clone()),
+                None => return usage(),
             },
             _ => return usage(),
         }
@@ -451,10 +468,16 @@ fn main() -> ExitCode {
         sizes.fan_out = [n, n];
     }
     sizes.only_imp = only_imp;
+    if observability {
+        let (restarts, rounds, samples) = if smoke { (100, 1, 1) } else { (100_000, rounds.unwrap_or(9), 5) };
+        observability::table(restarts, rounds, samples, metrics_exe, smoke);
+        return ExitCode::SUCCESS;
+    }
     let load_before = load_average();
     let rows = run(&sizes);
     let all_hold = print_table(&rows, &sizes, &load_before);
     if smoke {
+        observability::table(100, 1, 1, None, true);
         println!("\n(smoke run: tiny sizes, the targets mean nothing here)");
     } else if !all_hold {
         println!("\nsome targets were missed");

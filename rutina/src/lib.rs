@@ -224,6 +224,98 @@
 //! [`Context::fencing_token`] lets the resources it writes to reject a replica that lost
 //! it. The [`lease`] module tells the guarantees and their limits.
 //!
+//! # Observability
+//!
+//! **Logs.** Every lifecycle moment — a run started or finished, a restart, a kill, the
+//! shutdown, an abort — is a `tracing` record under the target `rutina`, with the fields
+//! `id`, `name` and `attempt` (runs at DEBUG, failures at WARN, the shutdown at INFO,
+//! aborts at ERROR), and an [`Event`] for [subscribers](Rutina::subscribe).
+//!
+//! **A span per run.** Every run executes inside a span `routine` (target `rutina`, level
+//! ERROR) with the fields `name`, `id` (a `u64`) and `attempt` (a `u32`), entered while the
+//! run's future is made, on each of its polls and while it is dropped (also when it is
+//! aborted): whatever the routine logs carries them, across `.await`s and threads.
+//! `tracing_subscriber::fmt` prints a record of the second run of `consumer` as
+//!
+//! ```text
+//!  INFO routine{name=consumer id=1 attempt=2}: my_service: consumed batch=42
+//! ```
+//!
+//! The span is at ERROR so that any filter letting a record of `rutina` through keeps
+//! it: `rutina=error` (`RUST_LOG=info,rutina=error`) silences rutina's own records below
+//! ERROR and keeps the fields on yours; `rutina=off` drops the span as well. With no
+//! subscriber, or one that turns `rutina` off, the span is never made (the benchmarks
+//! measure no difference on restart churn).
+//!
+//! A task the routine spawns runs outside the run's span: tokio tasks do not inherit
+//! spans. Instrument it with the current one:
+//!
+//! ```
+//! use rutina::Context;
+//! use tracing::Instrument;
+//!
+//! async fn consumer(ctx: Context) -> std::io::Result<()> {
+//!     let flusher = tokio::spawn(
+//!         async { tracing::info!("flushing") } // carries name, id and attempt
+//!             .instrument(tracing::Span::current()),
+//!     );
+//!     let _ = flusher.await;
+//!     ctx.cancelled().await;
+//!     Ok(())
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! # let rutina = rutina::Rutina::default();
+//! # rutina.go(consumer);
+//! # tokio::task::yield_now().await;
+//! # rutina.shutdown();
+//! # rutina.wait().await.unwrap();
+//! # }
+//! ```
+//!
+//! **Metrics** (feature `metrics`), on the [`metrics`](https://docs.rs/metrics/0.24)
+//! facade: any recorder (a Prometheus exporter, StatsD, …) receives
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `rutina_runs_total` | counter | `routine` (its name), `outcome`: `ok`, `error`, `panic`, `timeout`, `hung` |
+//! | `rutina_restarts_total` | counter | `routine` |
+//! | `rutina_routines` | gauge | `state`: `running`, `backing_off`, `scheduled`, `standby`, `stopping` |
+//! | `rutina_run_duration_seconds` | histogram | `routine`, `outcome` |
+//! | `rutina_shutdown_duration_seconds` | histogram | none |
+//!
+//! They are recorded where things happen, never derived from the event stream (which
+//! drops events for a subscriber that lags). A restart is any run after a routine's
+//! first — after its policy, an operator's [`restart`](Rutina::restart) or
+//! [`reload`](Rutina::reload), a schedule's tick, a singleton's new lease: the count is
+//! [`RoutineStatus::restarts`]. The gauge counts each routine from its first run until it
+//! leaves its group, in the state [`Rutina::status`] shows — plus `scheduled`, a routine
+//! waiting for its [schedule](RunOptions::every)'s next tick — so that once
+//! [`wait`](Rutina::wait) returned every state is back to 0. A run lasts from the moment
+//! its future is made until its outcome is known; a shutdown, from its beginning until
+//! the group is over (one sample per shutdown, none for a group whose routines all ended
+//! by themselves). Install the recorder before starting routines: each routine registers
+//! its metrics once, on first use, with the recorder in force then.
+//!
+//! **JSON** (feature `serde`): [`RoutineStatus`], [`ShutdownReport`], [`Event`] and the
+//! types in them implement `Serialize`, for status endpoints and event logs. Field and
+//! variant names are as in Rust (enums externally tagged, as serde's derive does); an
+//! error is its display string; a [`Duration`](std::time::Duration) is whole
+//! milliseconds, the field named `*_ms` (`took_ms`, `delay_ms`; `Outcome::TimedOut(d)`
+//! is `{"TimedOut": {"timeout_ms": 5000}}`); an [`Instant`](tokio::time::Instant) is
+//! how long ago it was when serialized, `*_ms_ago` (`started_at` → `started_ms_ago`), or,
+//! for when a wait ends, how long from now, `until_ms_from_now`; an [`Id`] is its number.
+//! One routine of `Rutina::status()`:
+//!
+//! ```json
+//! {"id": 2, "name": "client", "state": {"BackingOff": {"until_ms_from_now": 700}},
+//!  "attempt": 2, "restarts": 1, "last_error": "connection refused",
+//!  "consecutive_failures": 2, "started_ms_ago": 1500, "run_started_ms_ago": 400}
+//! ```
+//!
+//! **tokio-console.** Built with `RUSTFLAGS="--cfg tokio_unstable"`, each routine's task is
+//! named after the routine: tokio-console (with `console-subscriber` in the program) lists
+//! the routines by name.
+//!
 //! # Routines with state
 //!
 //! A `#[rutina::routine]` fn may take parameters after its [`Context`]: they are taken
@@ -319,12 +411,16 @@
 //!
 //! # Feature flags
 //!
-//! - `macros` (default): [`#[rutina::routine]`](macro@routine),
-//!   [`rutina::main!`](macro@main) and [`#[derive(FromRef)]`](macro@FromRef).
-//! - `systemd`: `sd_notify` readiness, stopping, watchdog and stop-timeout extension
-//!   messages on unix; nothing happens without `NOTIFY_SOCKET`.
-//! - `postgres`: `lease::Postgres`, the PostgreSQL backend of singleton routines'
-//!   leases (see [`lease`]), on `tokio-postgres`.
+//! | flag | default | what it enables |
+//! |---|---|---|
+//! | `macros` | yes | [`#[rutina::routine]`](macro@routine), [`rutina::main!`](macro@main) and [`#[derive(FromRef)]`](macro@FromRef) |
+//! | `cron` | yes | cron schedules: `Cron`, `RunOptions::cron`, the `cron` key of `#[rutina::routine]` (on `croner`) |
+//! | `metrics` | no | the metrics of [Observability](#observability), on the `metrics` 0.24 facade |
+//! | `serde` | no | `serde::Serialize` for [`RoutineStatus`], [`ShutdownReport`], [`Event`] and the types in them (see [Observability](#observability)) |
+//! | `postgres` | no | `lease::Postgres`, the PostgreSQL backend of singleton routines' leases (see [`lease`]), on `tokio-postgres` |
+//! | `systemd` | no | `sd_notify` readiness, stopping, watchdog and stop-timeout extension messages on unix; nothing happens without `NOTIFY_SOCKET` |
+//!
+//! Each costs nothing when off: no dependency, no code.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -344,6 +440,8 @@ mod health;
 mod id;
 pub mod lease;
 mod member;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod monitor;
 mod observe;
 mod options;
@@ -352,6 +450,8 @@ mod routine;
 mod run;
 mod rutina;
 mod schedule;
+#[cfg(feature = "serde")]
+mod serde;
 mod signal;
 mod state;
 mod status;

@@ -6,6 +6,8 @@
 //! of its own, never the group's: a routine's runs and restarts touch no lock that other
 //! routines take.
 
+#[cfg(feature = "metrics")]
+use std::sync::atomic::AtomicU8;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -69,6 +71,80 @@ pub(crate) struct Member {
     /// The group, for [`Context::monitor`](crate::Context::monitor); weak, so that a
     /// routine never keeps its group's memory alive.
     group: Weak<dyn View>,
+    /// What the metrics need to know of the routine; only with the feature.
+    #[cfg(feature = "metrics")]
+    tracking: Tracking,
+}
+
+/// What a routine is doing, as the `rutina_routines{state}` gauge of the `metrics`
+/// feature counts it. Kept, and every change told, only with that feature: without it
+/// [`Member::set_activity`], [`Member::stopping`] and [`Member::run_stopping`] compile to
+/// nothing.
+///
+/// A routine is counted from its first run (or its first wait: a schedule's first tick,
+/// a lease) until it leaves its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) enum Activity {
+    /// Not counted: before its first run, or gone from its group.
+    Gone = 0,
+    /// A run is in progress and its context is not cancelled.
+    Running,
+    /// Waiting for its backoff.
+    BackingOff,
+    /// Waiting for its schedule's next tick.
+    Scheduled,
+    /// A singleton waiting for its lease.
+    Standby,
+    /// Its run's context was cancelled and the run has not returned yet.
+    Stopping,
+}
+
+#[cfg(feature = "metrics")]
+impl Activity {
+    const ALL: [Activity; 6] = [
+        Activity::Gone,
+        Activity::Running,
+        Activity::BackingOff,
+        Activity::Scheduled,
+        Activity::Standby,
+        Activity::Stopping,
+    ];
+
+    fn from_code(code: u8) -> Activity {
+        Self::ALL.get(usize::from(code)).copied().unwrap_or(Activity::Gone)
+    }
+
+    /// The gauge's `state` label; `None` when not counted.
+    fn label(self) -> Option<&'static str> {
+        match self {
+            Activity::Gone => None,
+            Activity::Running => Some("running"),
+            Activity::BackingOff => Some("backing_off"),
+            Activity::Scheduled => Some("scheduled"),
+            Activity::Standby => Some("standby"),
+            Activity::Stopping => Some("stopping"),
+        }
+    }
+}
+
+/// In `Tracking::activity`: the routine's own token was cancelled (for good: an
+/// operator's restart renews the member, with a fresh token and a clear record).
+#[cfg(feature = "metrics")]
+const CANCELLED: u8 = 1 << 7;
+
+/// The `metrics` feature's record of a routine.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct Tracking {
+    /// An [`Activity`], and `CANCELLED` once the routine's token was cancelled; changed
+    /// only through `Member::change_activity`, which tells the gauge every change.
+    activity: AtomicU8,
+    /// When the current run began: nanoseconds after `Member::started_at`.
+    run_started: AtomicU64,
+    /// The routine's counters and histograms, made at its first run's end.
+    handles: OnceLock<Box<crate::metrics::RoutineMetrics>>,
 }
 
 /// What few routines have, boxed so that the others do not carry it.
@@ -135,6 +211,8 @@ impl Member {
             status: Mutex::new(None),
             rare,
             group: joining.group,
+            #[cfg(feature = "metrics")]
+            tracking: Tracking::default(),
         }
     }
 
@@ -185,6 +263,16 @@ impl Member {
             status: Mutex::new(lock(&self.status).take()),
             rare,
             group: self.group.clone(),
+            // The routine's place in the gauge moves to the renewed member, untold: it is
+            // the same routine.
+            #[cfg(feature = "metrics")]
+            tracking: Tracking {
+                activity: AtomicU8::new(
+                    self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel) & !CANCELLED,
+                ),
+                run_started: AtomicU64::new(self.tracking.run_started.load(Ordering::Acquire)),
+                handles: OnceLock::new(),
+            },
         }
     }
 
@@ -234,6 +322,7 @@ impl Member {
             self.reload_pending.store(true, Ordering::Release);
         }
         self.token.cancel();
+        self.stopping();
         true
     }
 
@@ -250,6 +339,91 @@ impl Member {
     /// Whether an operator asked for a restart (or a reload).
     pub(crate) fn restart_requested(&self) -> bool {
         self.has(RESTART)
+    }
+
+    // ----- activity (the `metrics` feature) -------------------------------------------
+
+    /// The routine is doing `to` now: the gauge is told, if that changes anything. A run
+    /// that begins once the routine's own token was cancelled is stopping, not running.
+    #[inline]
+    pub(crate) fn set_activity(&self, to: Activity) {
+        #[cfg(feature = "metrics")]
+        self.change_activity(|from, cancelled| {
+            let to = if to == Activity::Running && cancelled { Activity::Stopping } else { to };
+            (to != from).then_some((to, cancelled))
+        });
+        #[cfg(not(feature = "metrics"))]
+        let _ = to;
+    }
+
+    /// Called once the routine's own token was cancelled (a kill, the group's shutdown,
+    /// an operator's restart); nothing if it was not. A running routine is stopping; one
+    /// that waits keeps waiting (it ends, or restarts, when it wakes), but its next run is
+    /// stopping from the start.
+    #[inline]
+    pub(crate) fn stopping(&self) {
+        #[cfg(feature = "metrics")]
+        if self.token.is_cancelled() {
+            self.change_activity(|from, cancelled| {
+                (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
+            });
+        }
+    }
+
+    /// The current run's own token was just cancelled (a limit of the run: a timeout, a
+    /// heartbeat, a lost lease): the running routine is stopping; its next run is not.
+    #[inline]
+    pub(crate) fn run_stopping(&self) {
+        #[cfg(feature = "metrics")]
+        self.change_activity(|from, cancelled| (from == Activity::Running).then_some((Activity::Stopping, cancelled)));
+    }
+
+    /// The one place the activity changes: `change` maps the activity and whether the
+    /// routine's token was cancelled to the new ones (`None`: no change); the gauge is
+    /// told the change of activity, old −1, new +1. Lock-free: cancellers and the
+    /// supervisor may race, and each change is made whole or not at all.
+    #[cfg(feature = "metrics")]
+    fn change_activity(&self, mut change: impl FnMut(Activity, bool) -> Option<(Activity, bool)>) {
+        let (mut from, mut to) = (Activity::Gone, Activity::Gone);
+        let changed = self.tracking.activity.fetch_update(Ordering::AcqRel, Ordering::Acquire, |code| {
+            from = Activity::from_code(code & !CANCELLED);
+            let (next, cancelled) = change(from, code & CANCELLED != 0)?;
+            to = next;
+            Some(next as u8 | if cancelled { CANCELLED } else { 0 })
+        });
+        if changed.is_ok() && from != to {
+            crate::metrics::routine_moved(from.label(), to.label());
+        }
+    }
+
+    /// The run `attempt` begins: running (or stopping, see `set_activity`). A restart's
+    /// start was recorded by `restarted`, with the clock read it made.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn run_began(&self, attempt: u32) {
+        if attempt == 1 {
+            self.run_started_at(Instant::now());
+        }
+        self.set_activity(Activity::Running);
+    }
+
+    /// Records when the current run began, for its duration.
+    #[cfg(feature = "metrics")]
+    fn run_started_at(&self, at: Instant) {
+        let since = at.saturating_duration_since(self.started_at);
+        self.tracking.run_started.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    /// The routine's counters and histograms.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metrics(&self) -> &crate::metrics::RoutineMetrics {
+        self.tracking.handles.get_or_init(Box::default)
+    }
+
+    /// How long the current run has lasted.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn run_took(&self) -> Duration {
+        let started = self.started_at + Duration::from_nanos(self.tracking.run_started.load(Ordering::Acquire));
+        Instant::now().saturating_duration_since(started)
     }
 
     // ----- heartbeats ---------------------------------------------------------------
@@ -341,13 +515,19 @@ impl Member {
         }
     }
 
-    /// A singleton waits for its lease (`true`), or got it.
+    /// A singleton waits for its lease (`true`), or got it (its run begins next, or it
+    /// leaves: either tells the gauge).
     pub(crate) fn standby(&self, standby: bool) {
-        let mut status = lock(&self.status);
-        let status = self.run_status(&mut status);
-        status.standby = standby;
+        {
+            let mut status = lock(&self.status);
+            let status = self.run_status(&mut status);
+            status.standby = standby;
+            if standby {
+                status.backoff_until = None;
+            }
+        }
         if standby {
-            status.backoff_until = None;
+            self.set_activity(Activity::Standby);
         }
     }
 
@@ -382,10 +562,13 @@ impl Member {
 
     /// A run after the first begins.
     pub(crate) fn restarted(&self, attempt: u32) {
+        let now = Instant::now();
+        #[cfg(feature = "metrics")]
+        self.run_started_at(now);
         let mut status = lock(&self.status);
         let status = self.run_status(&mut status);
         status.attempt = attempt;
-        status.run_started_at = Instant::now();
+        status.run_started_at = now;
         status.backoff_until = None;
     }
 
@@ -419,10 +602,13 @@ impl Member {
 
     /// Waiting until `until` for the next run: a backoff, or (`scheduled`) a schedule's tick.
     pub(crate) fn waiting(&self, until: Instant, scheduled: bool) {
-        let mut status = lock(&self.status);
-        let status = self.run_status(&mut status);
-        status.backoff_until = Some(until);
-        status.scheduled = scheduled;
+        {
+            let mut status = lock(&self.status);
+            let status = self.run_status(&mut status);
+            status.backoff_until = Some(until);
+            status.scheduled = scheduled;
+        }
+        self.set_activity(if scheduled { Activity::Scheduled } else { Activity::BackingOff });
     }
 
     pub(crate) fn status(&self) -> RoutineStatus {

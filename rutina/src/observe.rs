@@ -1,6 +1,10 @@
-//! The observers of a group: the `tracing` logs, the [`Event`] stream and the errors
-//! channel. Everything that happens to a routine is told here once, and each observer
-//! takes what it wants.
+//! The observers of a group: the `tracing` logs, the [`Event`] stream, the errors
+//! channel and (feature `metrics`) the metrics. Everything that happens to a routine is
+//! told here once, and each observer takes what it wants.
+//!
+//! One exception: what a routine is doing (the `rutina_routines` gauge) is a state of
+//! its member, changed where it changes, through `Member::set_activity` and
+//! `Member::stopping` — each change told to the gauge by the member itself.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -48,11 +52,20 @@ impl Observers {
     }
 
     pub(crate) fn started(&self, member: &Member, attempt: u32) {
+        #[cfg(feature = "metrics")]
+        {
+            member.run_began(attempt);
+            if attempt > 1 {
+                member.metrics().restarted(member.name());
+            }
+        }
         tracing::debug!(target: "rutina", id = member.id.get(), name = %member.name(), attempt, "run started");
         self.event(|| Event::Started { id: member.id, name: member.name().to_string(), attempt });
     }
 
     pub(crate) fn finished(&self, member: &Member, attempt: u32, outcome: &Outcome) {
+        #[cfg(feature = "metrics")]
+        member.metrics().run_finished(member.name(), outcome, member.run_took());
         // The name only inside the macros, which skip their fields when the level is
         // off: an unnamed routine's name is made on first use.
         let id = member.id.get();
@@ -105,6 +118,14 @@ impl Observers {
     pub(crate) fn shutdown_started(&self, reason: &ShutdownReason, running: usize) {
         tracing::info!(target: "rutina", %reason, running, "shutting down");
         self.event(|| Event::ShutdownStarted { reason: reason.clone(), running });
+    }
+
+    /// The group is over; `shutdown_took`: how long its shutdown lasted, if it had one.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn group_over(&self, shutdown_took: Option<Duration>) {
+        if let Some(took) = shutdown_took {
+            crate::metrics::shutdown_over(took);
+        }
     }
 
     pub(crate) fn not_started(&self, id: Id) {

@@ -119,6 +119,7 @@ impl Watch {
         if !self.token.is_cancelled() {
             member.run_cancelled(self.attempt, reason);
             self.token.cancel();
+            member.run_stopping();
         }
         self.verdict = Some((outcome, now + self.grace));
     }

@@ -137,6 +137,18 @@ impl Core {
         true
     }
 
+    /// How long the shutdown that ended the group took, once it is over (for the
+    /// `rutina_shutdown_duration_seconds` histogram).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn shutdown_took(&self) -> Option<Duration> {
+        match &self.phase {
+            Phase::Over { shutdown: Some(shutdown), finished_at } => {
+                Some(finished_at.saturating_duration_since(shutdown.began_at))
+            }
+            _ => None,
+        }
+    }
+
     /// Makes `error` the group's error if none was recorded and somebody may still
     /// `wait` for it; `false` otherwise (the caller sends it to the errors channel).
     pub(crate) fn record_error(&mut self, error: Error) -> bool {

@@ -89,22 +89,38 @@ impl Group {
     fn next(self: &Arc<Self>, close_when_empty: bool) -> Next {
         // Notices a token cancelled from outside.
         let _ = self.is_shutting_down();
+        // The members whose contexts the plan cancelled all at once, for the gauge.
+        #[cfg(feature = "metrics")]
+        let mut cancelled = Vec::new();
         let step = {
-            let mut core = lock(&self.core);
-            let core = &mut *core;
+            let mut guard = lock(&self.core);
+            let core = &mut *guard;
             if core.end_if_empty(close_when_empty) {
                 self.ended(core);
+                #[cfg(feature = "metrics")]
+                let shutdown_took = core.shutdown_took();
+                drop(guard);
+                #[cfg(feature = "metrics")]
+                self.observers.group_over(shutdown_took);
                 return Next::Over;
             }
             match &mut core.phase {
                 Phase::Over { .. } => return Next::Over,
                 Phase::Running => return Next::Wait { shutting_down: false, until: None },
                 Phase::ShuttingDown(shutdown) => {
-                    shutdown.plan.advance(&core.members, core.graced, &self.serving, Instant::now())
+                    let step = shutdown.plan.advance(&core.members, core.graced, &self.serving, Instant::now());
+                    #[cfg(feature = "metrics")]
+                    if step.began {
+                        cancelled.extend(core.members.values().cloned());
+                    }
+                    step
                 }
             }
         };
+        #[cfg(feature = "metrics")]
+        cancelled.iter().for_each(|member| member.stopping());
         for member in &step.stopping {
+            member.stopping();
             tracing::info!(target: "rutina", id = member.id.get(), name = %member.name(), "stopping routine (reverse start order)");
         }
         self.abort(step.due, "routine did not stop in time");

@@ -29,7 +29,7 @@ use self::signals::Listener;
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
 use crate::lease::SharedLease;
-use crate::member::{Joining, Member};
+use crate::member::{Activity, Joining, Member};
 use crate::monitor::{Monitor, View};
 use crate::observe::Observers;
 use crate::status::{RoutineStatus, ShutdownReport, StopKind};
@@ -266,6 +266,9 @@ impl Group {
     }
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {
+        member.set_activity(Activity::Gone);
+        #[cfg(feature = "metrics")]
+        let mut shutdown_took = None;
         let runs = ending.runs;
         let settled = ending.settled;
         let (empty, over) = {
@@ -286,8 +289,14 @@ impl Group {
             if over {
                 self.phase.store(OVER, Ordering::Release);
             }
+            #[cfg(feature = "metrics")]
+            if over {
+                shutdown_took = core.shutdown_took();
+            }
             (empty, over)
         };
+        #[cfg(feature = "metrics")]
+        self.observers.group_over(shutdown_took);
         if !settled {
             self.health.first_run_over();
         }
@@ -410,6 +419,7 @@ impl Group {
         };
         self.observers.killed(&member);
         member.token.cancel();
+        member.stopping();
         Ok(())
     }
 
@@ -459,6 +469,8 @@ impl Group {
             ShutdownReason::Signal | ShutdownReason::Requested | ShutdownReason::Cancelled => self.settings.delay,
             _ => None,
         };
+        #[cfg(feature = "metrics")]
+        let (mut cancelled, mut shutdown_took) = (Vec::new(), None);
         let running = {
             let mut core = lock(&self.core);
             if !matches!(core.phase, Phase::Running) {
@@ -469,6 +481,9 @@ impl Group {
             if delay.is_none() {
                 // `serving`, cancelled below, is the members' tokens' parent.
                 plan.begin(&core.members, core.graced, None);
+                // For the gauge: those whose token this cancels are stopping.
+                #[cfg(feature = "metrics")]
+                cancelled.extend(core.members.values().cloned());
             }
             let running = core.members.len();
             // Every member alive now goes in the shutdown report: one allocation, not a copy
@@ -477,6 +492,10 @@ impl Group {
             self.set_phase(&mut core, Phase::ShuttingDown(Shutdown { reason: reason.clone(), began_at: now, plan }));
             if core.end_if_empty(false) {
                 self.ended(&core);
+                #[cfg(feature = "metrics")]
+                {
+                    shutdown_took = core.shutdown_took();
+                }
             }
             running
         };
@@ -489,6 +508,11 @@ impl Group {
         // start order, the plan does it.
         if delay.is_none() {
             self.serving.cancel();
+        }
+        #[cfg(feature = "metrics")]
+        {
+            cancelled.iter().for_each(|member| member.stopping());
+            self.observers.group_over(shutdown_took);
         }
         self.changed.notify_waiters();
         if let Some(delay) = delay {
@@ -641,10 +665,16 @@ impl Group {
         }
         if active && !self.spawn_reaper() {
             // No runtime to carry the plan out: stop every member now.
-            let mut core = lock(&self.core);
-            let core = &mut *core;
+            let mut guard = lock(&self.core);
+            let core = &mut *guard;
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
                 shutdown.plan.stop_all_now(&core.members, &self.serving, Instant::now());
+            }
+            #[cfg(feature = "metrics")]
+            {
+                let members: Vec<_> = core.members.values().cloned().collect();
+                drop(guard);
+                members.iter().for_each(|member| member.stopping());
             }
         }
     }
