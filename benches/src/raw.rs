@@ -133,3 +133,56 @@ pub async fn hold_idle(n: usize, measure: impl FnOnce()) {
     token.cancel();
     join_all(&mut set, &token).await.expect("ends cleanly");
 }
+
+/// Fan-out as users meet it: `n` tasks, each with a child token of its own, that park on
+/// their cancellation; once every one is parked, cancel and join. The whole time.
+pub async fn fan_out_parked(n: usize) -> Duration {
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        set.spawn(idle_counted(token.child_token()));
+    }
+    all_ready(n).await;
+    token.cancel();
+    join_all(&mut set, &token).await.expect("fan-out ends cleanly");
+    start.elapsed()
+}
+
+/// Failure propagation as users meet it: `n - 1` parked tasks (a child token each) and
+/// one that fails at once; the first error cancels the token and the set is joined. The
+/// whole time.
+pub async fn failure_whole(n: usize) -> Duration {
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    let mut set = JoinSet::new();
+    for _ in 1..n {
+        set.spawn(idle(token.child_token()));
+    }
+    set.spawn(async { Err(boom()) });
+    let result = join_all(&mut set, &token).await;
+    let elapsed = start.elapsed();
+    assert!(result.is_err());
+    elapsed
+}
+
+/// A routine loop of `beats` iterations that tells a watchdog it is alive each time: an
+/// atomic store of the time, as a hand-written heartbeat would.
+pub async fn beats(beats: u32) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let start = Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let seen = last.clone();
+    let origin = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        for _ in 0..beats {
+            seen.store(origin.elapsed().as_nanos() as u64, Ordering::Release);
+            std::hint::black_box(());
+        }
+    })
+    .await
+    .expect("the loop ends");
+    std::hint::black_box(last.load(Ordering::Acquire));
+    start.elapsed()
+}

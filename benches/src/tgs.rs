@@ -128,3 +128,37 @@ pub async fn hold_idle(n: usize, measure: impl FnOnce()) {
     token.cancel();
     toplevel.handle_shutdown_requests(NO_TIMEOUT).await.expect("ends cleanly");
 }
+
+/// Starts `n` subsystems that park on the shutdown; once every one is parked, requests
+/// the shutdown and waits. The whole time.
+pub async fn fan_out_parked(n: usize) -> Duration {
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    let toplevel: Toplevel = Toplevel::new_with_shutdown_token(
+        async move |s: &mut SubsystemHandle| {
+            for _ in 0..n {
+                s.start(SubsystemBuilder::new("idle", idle_counted));
+            }
+        },
+        token.clone(),
+    );
+    all_ready(n).await;
+    token.cancel();
+    toplevel.handle_shutdown_requests(NO_TIMEOUT).await.expect("fan-out ends cleanly");
+    start.elapsed()
+}
+
+/// `n - 1` subsystems and one that fails at once; the whole time.
+pub async fn failure_whole(n: usize) -> Duration {
+    let start = Instant::now();
+    let toplevel: Toplevel = Toplevel::new(async move |s: &mut SubsystemHandle| {
+        for _ in 1..n {
+            s.start(SubsystemBuilder::new("idle", idle));
+        }
+        s.start(SubsystemBuilder::new("fail", async |_s: &mut SubsystemHandle| Err::<(), _>(boom())));
+    });
+    let result = toplevel.handle_shutdown_requests(NO_TIMEOUT).await;
+    let elapsed = start.elapsed();
+    assert!(matches!(result, Err(GracefulShutdownError::SubsystemsFailed(_))), "unexpected {result:?}");
+    elapsed
+}

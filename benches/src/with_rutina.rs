@@ -109,3 +109,50 @@ pub async fn hold_idle(n: usize, measure: impl FnOnce()) {
     rutina.shutdown();
     rutina.wait().await.expect("ends cleanly");
 }
+
+/// Starts `n` routines that park on their cancellation; once every one is parked, shuts
+/// down and waits. The whole time.
+pub async fn fan_out_parked(n: usize) -> Duration {
+    let start = Instant::now();
+    let rutina = Rutina::default();
+    for _ in 0..n {
+        rutina.go(idle_counted);
+    }
+    all_ready(n).await;
+    rutina.shutdown();
+    rutina.wait().await.expect("fan-out ends cleanly");
+    start.elapsed()
+}
+
+/// `n - 1` parked routines and one that fails at once; the whole time until `wait`
+/// returns the failure.
+pub async fn failure_whole(n: usize) -> Duration {
+    let start = Instant::now();
+    let rutina = Rutina::default();
+    for _ in 1..n {
+        rutina.go(idle);
+    }
+    rutina.go(|_ctx: Context| async { Err::<(), _>(boom()) });
+    let result = rutina.wait().await;
+    let elapsed = start.elapsed();
+    assert!(matches!(result, Err(Error::Routine { .. })), "unexpected {result:?}");
+    elapsed
+}
+
+/// A routine with a heartbeat that runs a loop of `beats` iterations, beating in each.
+pub async fn beats(beats: u32) -> Duration {
+    let start = Instant::now();
+    let rutina = Rutina::default();
+    rutina.go_with(
+        move |ctx: Context| async move {
+            for _ in 0..beats {
+                ctx.heartbeat();
+                std::hint::black_box(());
+            }
+            Ok::<_, io::Error>(())
+        },
+        RunOptions::default().heartbeat(Duration::from_secs(60)),
+    );
+    rutina.wait().await.expect("the loop ends");
+    start.elapsed()
+}
