@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::CancelReason;
 use crate::Id;
+use crate::health::Health;
 use crate::member::{Joining, Member};
 use crate::monitor::Monitor;
 
@@ -76,13 +77,14 @@ impl Context {
         let joining = Joining {
             name: Some("detached".to_owned()),
             grace: None,
-            gate: None,
+            gate: false,
             heartbeat: None,
+            watched: false,
             singleton: false,
             reload: false,
-            group: Monitor::no_group(),
+            health: Arc::new(Health::detached()),
         };
-        Context::new(Arc::new(Member::new(Id::DETACHED, joining, token)), 1, None)
+        Context::new(Arc::new(Member::detached(Id::DETACHED, joining, token)), 1, None)
     }
 
     /// The routine's id: the one [`Rutina::go`](crate::Rutina::go) returned. It stays the
@@ -127,7 +129,10 @@ impl Context {
     /// # }
     /// ```
     pub fn token(&self) -> &CancellationToken {
-        self.run_token.as_ref().unwrap_or(&self.member.token)
+        match &self.run_token {
+            Some(token) => token,
+            None => self.member.token(),
+        }
     }
 
     /// Completes when this run is cancelled: group shutdown, kill, or timeout.
@@ -140,8 +145,24 @@ impl Context {
     /// }
     /// # }
     /// ```
-    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
-        self.token().cancelled()
+    pub async fn cancelled(&self) {
+        // With a token (the run's own, or the routine's once made), the token tells;
+        // without, the routine's wakeups do, and no token is needed. The two waits are in
+        // scopes of their own, so that they share their room in the future.
+        loop {
+            if let Some(token) = self.made_token() {
+                return token.cancelled().await;
+            }
+            // Created before anything is read again: it sees every wakeup after that.
+            let wakeup = self.member.wakeup();
+            if self.made_token().is_some() {
+                continue;
+            }
+            if self.member.is_cancelled() {
+                return;
+            }
+            wakeup.await;
+        }
     }
 
     /// Tells the group this routine is ready (listening, connected, warmed up). Only
@@ -170,9 +191,17 @@ impl Context {
         self.token().clone().cancelled_owned()
     }
 
+    /// The run's token, if it has one: its own, or its routine's once made.
+    fn made_token(&self) -> Option<&CancellationToken> {
+        self.run_token.as_ref().or_else(|| self.member.made_token())
+    }
+
     /// Whether this run has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.token().is_cancelled()
+        match &self.run_token {
+            Some(token) => token.is_cancelled(),
+            None => self.member.is_cancelled(),
+        }
     }
 
     /// Tells the group this run is alive, for routines with a

@@ -6,19 +6,32 @@
 //! atomics instead of walking the routines.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, Weak};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::monitor::{Monitor, View};
 
 /// Failed runs in a row from which a routine counts as crash-looping: the group is then
 /// not live, and the systemd watchdog is not pinged.
 pub(crate) const CRASH_LOOP_FAILURES: u32 = 3;
 
-/// The counters behind `is_ready` and `is_live`.
-#[derive(Debug, Default)]
+/// The counters behind `is_ready` and `is_live`, and what every routine of the group
+/// shares with it (kept by each, and thin: a reference count per routine).
 pub(crate) struct Health {
+    /// When the group was made: routines keep their instants as nanoseconds after it.
+    epoch: Instant,
+    /// The group, for monitors (weak: a routine never keeps its group alive).
+    group: OnceLock<Weak<dyn View>>,
     /// Routines that have not begun (and will not begin) their first run, or their wait
-    /// for a schedule's first tick or a singleton lease, yet.
+    /// for a schedule's first tick or a singleton lease, yet — counted only once someone
+    /// asked whether the group is ready (`counting`): a group nobody probes does not make
+    /// every routine write to this shared counter twice.
     unstarted: AtomicUsize,
+    /// Whether `unstarted` is kept.
+    counting: std::sync::atomic::AtomicBool,
     /// Readiness gates that have not called `Context::ready` yet.
     gates_pending: AtomicUsize,
     /// Routines that failed `CRASH_LOOP_FAILURES` runs in a row and have not succeeded since.
@@ -29,9 +42,72 @@ pub(crate) struct Health {
     reloading: AtomicUsize,
     /// Notified when the group becomes ready.
     pub(crate) became_ready: Notify,
+    /// Wake the runs waiting for their routine's cancellation: one for each slice of the
+    /// routines (by id), shared, rather than one for each routine (its room, in every
+    /// routine).
+    wakeups: [Notify; WAKEUPS],
+}
+
+/// How many slices of routines share a wakeup.
+const WAKEUPS: usize = 64;
+
+impl Default for Health {
+    fn default() -> Health {
+        Health {
+            epoch: Instant::now(),
+            group: OnceLock::new(),
+            unstarted: AtomicUsize::new(0),
+            counting: std::sync::atomic::AtomicBool::new(false),
+            gates_pending: AtomicUsize::new(0),
+            crash_looping: AtomicUsize::new(0),
+            hung: AtomicUsize::new(0),
+            reloading: AtomicUsize::new(0),
+            became_ready: Notify::new(),
+            wakeups: std::array::from_fn(|_| Notify::new()),
+        }
+    }
 }
 
 impl Health {
+    /// The health of a detached context's routine: of no group.
+    pub(crate) fn detached() -> Health {
+        let health = Health::default();
+        let _ = health.group.set(Monitor::no_group());
+        health
+    }
+
+    /// Tells the health its group (once, when the group is made).
+    pub(crate) fn set_group(&self, group: Weak<dyn View>) {
+        let _ = self.group.set(group);
+    }
+
+    /// A monitor of the group.
+    pub(crate) fn monitor(&self) -> Monitor {
+        Monitor::new(self.group.get().cloned().unwrap_or_else(Monitor::no_group))
+    }
+
+    /// The wakeups of routine `id`'s runs.
+    pub(crate) fn wakeups(&self, id: crate::Id) -> &Notify {
+        &self.wakeups[(id.get() % WAKEUPS as u64) as usize]
+    }
+
+    /// Wakes every run waiting for its routine's cancellation (the group cancels them all).
+    pub(crate) fn wake_all(&self) {
+        for wakeups in &self.wakeups {
+            wakeups.notify_waiters();
+        }
+    }
+
+    /// `at`, as nanoseconds after the epoch.
+    pub(crate) fn since_epoch(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `nanos` after the epoch.
+    pub(crate) fn at(&self, nanos: u64) -> Instant {
+        self.epoch + Duration::from_nanos(nanos)
+    }
+
     /// Every routine began its first run and every gate is ready.
     pub(crate) fn is_ready(&self) -> bool {
         self.unstarted.load(Ordering::Acquire) == 0 && self.gates_pending.load(Ordering::Acquire) == 0
@@ -73,9 +149,23 @@ impl Health {
         }
     }
 
-    /// A routine joined; `gate`: it is a readiness gate.
-    pub(crate) fn joined(&self, gate: bool) {
-        self.unstarted.fetch_add(1, Ordering::AcqRel);
+    /// Whether unsettled routines are counted.
+    pub(crate) fn is_counting(&self) -> bool {
+        self.counting.load(Ordering::Acquire)
+    }
+
+    /// Begins counting, with `unsettled` routines unsettled now. Called once, with the
+    /// group's lock held (routines join under it).
+    pub(crate) fn begin_counting(&self, unsettled: usize) {
+        self.unstarted.fetch_add(unsettled, Ordering::AcqRel);
+        self.counting.store(true, Ordering::Release);
+    }
+
+    /// A routine joined; `counted`: while counting; `gate`: it is a readiness gate.
+    pub(crate) fn joined(&self, counted: bool, gate: bool) {
+        if counted {
+            self.unstarted.fetch_add(1, Ordering::AcqRel);
+        }
         if gate {
             self.gates_pending.fetch_add(1, Ordering::AcqRel);
         }

@@ -8,8 +8,8 @@
 
 #[cfg(feature = "metrics")]
 use std::sync::atomic::AtomicU8;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
@@ -20,57 +20,76 @@ use crate::Id;
 use crate::error::SharedError;
 use crate::event::CancelReason;
 use crate::health::Health;
-use crate::monitor::{Monitor, View};
+use crate::monitor::Monitor;
 use crate::status::{RoutineState, RoutineStatus};
 use crate::sync::lock;
 
 /// `flags` bits.
-const KILLED: u16 = 1;
-const ABORTED: u16 = 1 << 1;
-const READY: u16 = 1 << 2;
+const KILLED: u32 = 1;
+const ABORTED: u32 = 1 << 1;
+const READY: u32 = 1 << 2;
 /// An operator asked for a restart (`RELOAD`: by a reload).
-const RESTART: u16 = 1 << 3;
-const RELOAD: u16 = 1 << 4;
+const RESTART: u32 = 1 << 3;
+const RELOAD: u32 = 1 << 4;
 /// The current run is hung (missed its heartbeat) and has not ended yet.
-const HUNG: u16 = 1 << 5;
+const HUNG: u32 = 1 << 5;
 /// The routine is marked for reload (`RunOptions::reload`).
-const RELOADS: u16 = 1 << 6;
+const RELOADS: u32 = 1 << 6;
 /// Aborted while waiting for its turn to stop (reverse start order).
-const BEFORE_TURN: u16 = 1 << 7;
+const BEFORE_TURN: u32 = 1 << 7;
 /// Killed when its context was already cancelled (a shutdown, a restart): the kill is
 /// not why the run stops, so its cancel reason stays the first cause.
-const KILLED_LATE: u16 = 1 << 8;
+const KILLED_LATE: u32 = 1 << 8;
+/// The routine's context is cancelled: a kill, the group's shutdown (or the routine's
+/// turn in it), an operator's restart.
+const CANCELLED: u32 = 1 << 9;
+/// A reload restarted the routine and its new run has not begun yet: `Health` counts it
+/// until then (moved to the renewed member).
+const RELOAD_PENDING: u32 = 1 << 11;
+/// The routine is a readiness gate (`RunOptions::readiness_gate`).
+const GATE: u32 = 1 << 12;
+/// The routine no longer holds the group's readiness up: it began its first run, or its
+/// wait for a schedule's first tick or a lease, or it left.
+const SETTLED: u32 = 1 << 13;
+/// The group counts the routine among those that hold its readiness up (`Health`
+/// counts only once someone asks whether the group is ready).
+const COUNTED: u32 = 1 << 14;
+/// The status box is made: it keeps when the routine was started (`run_started` then
+/// moves on with each run).
+const STATUS: u32 = 1 << 15;
+/// The routine's last run failed (`RunStatus::consecutive_failures` > 0).
+const FAILING: u32 = 1 << 16;
+/// The routine waits for its next run (`RunStatus::backoff_until` is set).
+const WAITING: u32 = 1 << 17;
 
 /// One routine of a group.
 pub(crate) struct Member {
     pub(crate) id: Id,
-    /// Set when the routine is named; `routine-<id>` is made on first use otherwise.
-    name: OnceLock<Arc<str>>,
-    /// Cancelled by `kill` and by the group's shutdown (as a child of the group's token,
-    /// or on the routine's turn in reverse start order). A run's own cancellation (its
-    /// timeout) is a child of it.
-    pub(crate) token: CancellationToken,
+    /// The routine's name and token, each made when first needed (a named routine's name
+    /// when it joins): boxed, so that the many routines that never need a token nor a
+    /// name made for them keep to one pointer.
+    lazy: OnceLock<Box<Lazy>>,
     /// `KILLED`, `KILLED_LATE`, `ABORTED`, `READY`, `RESTART`, `RELOAD`, `RELOADS`,
-    /// `BEFORE_TURN`: each set once, never cleared; `HUNG`: set and cleared by the supervisor.
-    flags: AtomicU16,
-    /// A reload restarted the routine and its new run has not begun yet: `Health` counts
-    /// it until then (moved to the renewed member).
-    reload_pending: std::sync::atomic::AtomicBool,
-    /// Why the run `attempt` was cancelled by a cause of its own: `attempt << 8 | reason`;
-    /// 0 while none was. Causes shared with the routine (kill, shutdown) are read from
-    /// the routine's own state instead.
-    run_cancelled: AtomicU64,
+    /// `BEFORE_TURN`, `CANCELLED`: each set once, never cleared; `HUNG` and
+    /// `RELOAD_PENDING`: set and cleared.
+    flags: AtomicU32,
+
     /// How to abort the routine's task, known once it is spawned.
     abort: OnceLock<AbortHandle>,
-    pub(crate) started_at: Instant,
+    /// The current (or last) run: 0 before the first (shown as 1).
+    attempt: AtomicU32,
+    /// When the current run began, nanoseconds after the group's epoch: when the routine
+    /// was started by `go` until its first restart (which keeps that in the status box,
+    /// `STATUS`). Atomics, so that restarting a routine takes no lock.
+    run_started: AtomicU64,
     /// Made when the status first differs from the one a routine starts with (a restart,
     /// a failure, a backoff): most routines run once and never need it.
     status: Mutex<Option<Box<RunStatus>>>,
-    /// Made only for routines with a grace period or a readiness gate.
+    /// Made only for routines with a grace period, a timeout, a heartbeat or a lease.
     rare: Option<Box<Rare>>,
-    /// The group, for [`Context::monitor`](crate::Context::monitor); weak, so that a
-    /// routine never keeps its group's memory alive.
-    group: Weak<dyn View>,
+    /// The group's health: its readiness and liveness counters, its epoch, and (weakly)
+    /// the group itself, for [`Context::monitor`](crate::Context::monitor).
+    pub(crate) health: Arc<Health>,
     /// What the metrics need to know of the routine; only with the feature.
     #[cfg(feature = "metrics")]
     tracking: Tracking,
@@ -129,10 +148,10 @@ impl Activity {
     }
 }
 
-/// In `Tracking::activity`: the routine's own token was cancelled (for good: an
+/// In `Tracking::activity`: the routine was cancelled (for good: an
 /// operator's restart renews the member, with a fresh token and a clear record).
 #[cfg(feature = "metrics")]
-const CANCELLED: u8 = 1 << 7;
+const ACTIVITY_CANCELLED: u8 = 1 << 7;
 
 /// The `metrics` feature's record of a routine.
 #[cfg(feature = "metrics")]
@@ -147,25 +166,40 @@ struct Tracking {
     handles: OnceLock<Box<crate::metrics::RoutineMetrics>>,
 }
 
+/// What a routine makes when it first needs it.
+#[derive(Default)]
+struct Lazy {
+    /// Set when the routine is named; `routine-<id>` is made on first use otherwise.
+    name: OnceLock<Arc<str>>,
+    /// The routine's token, made when first asked for (`Context::token`, a run's own
+    /// token, a lease) and cancelled with the routine; from then on, cancelling it (as a
+    /// routine may do to stop itself, or a detached context's user does) cancels the
+    /// routine too. Most routines only wait for their cancellation, on the group's
+    /// wakeups (`Health::wakeups`): they never need a token, nor the lock of a shared
+    /// parent token that making and dropping a child token takes.
+    token: OnceLock<CancellationToken>,
+}
+
 /// What few routines have, boxed so that the others do not carry it.
 struct Rare {
     /// Overrides the group's shutdown timeout for this routine.
     grace: Option<Duration>,
-    /// The group's health, kept by readiness gates only (for `Context::ready`): a reference
-    /// count that every routine bumped would be one more cache line that all the group's
-    /// threads write to.
-    gate: Option<Arc<Health>>,
-    /// The heartbeat period, and the last beat (nanoseconds after `Member::started_at`).
+    /// Why the run `attempt` was cancelled by a cause of its own (its timeout, heartbeat,
+    /// lease): `attempt << 8 | reason`; 0 while none was. Causes shared with the routine
+    /// (kill, shutdown) are read from the routine's own state instead.
+    run_cancelled: AtomicU64,
+    /// The heartbeat period, and the last beat (nanoseconds after the group's epoch).
     heartbeat: Option<(Duration, AtomicU64)>,
     /// A singleton's fencing token while it holds its lease; 0 when it does not.
     fencing: Option<AtomicU64>,
 }
 
-/// What `Rutina::status` shows of a routine, updated by its supervisor.
+/// What `Rutina::status` shows of a routine beyond its attempt and run start, updated by
+/// its supervisor: made on the first restart, failure or wait.
 #[derive(Debug)]
 struct RunStatus {
-    attempt: u32,
-    run_started_at: Instant,
+    /// When the routine was started by `go`: nanoseconds after the group's epoch.
+    started: u64,
     backoff_until: Option<Instant>,
     /// `backoff_until` is a schedule's tick.
     scheduled: bool,
@@ -173,51 +207,58 @@ struct RunStatus {
     standby: bool,
     last_error: Option<SharedError>,
     consecutive_failures: u32,
+    /// How the last run ended, when the routine ended during a shutdown (for the report).
+    last_outcome: Option<crate::event::Outcome>,
 }
 
 /// How a routine joins its group.
 pub(crate) struct Joining {
     pub(crate) name: Option<String>,
     pub(crate) grace: Option<Duration>,
-    pub(crate) gate: Option<Arc<Health>>,
+    pub(crate) gate: bool,
     pub(crate) heartbeat: Option<Duration>,
+    /// The runs have limits of their own (a timeout, a heartbeat, a lease).
+    pub(crate) watched: bool,
     pub(crate) singleton: bool,
     pub(crate) reload: bool,
-    pub(crate) group: Weak<dyn View>,
+    pub(crate) health: Arc<Health>,
 }
 
 impl Member {
-    pub(crate) fn new(id: Id, joining: Joining, token: CancellationToken) -> Member {
-        let name = match joining.name {
-            Some(name) => OnceLock::from(Arc::from(name)),
+    pub(crate) fn new(id: Id, joining: Joining) -> Member {
+        let lazy = match joining.name {
+            Some(name) => {
+                OnceLock::from(Box::new(Lazy { name: OnceLock::from(Arc::from(name)), token: OnceLock::new() }))
+            }
             None => OnceLock::new(),
         };
-        let rare =
-            (joining.grace.is_some() || joining.gate.is_some() || joining.heartbeat.is_some() || joining.singleton)
-                .then(|| {
-                    let heartbeat = joining.heartbeat.map(|period| (period, AtomicU64::new(0)));
-                    let fencing = joining.singleton.then(|| AtomicU64::new(0));
-                    Box::new(Rare { grace: joining.grace, gate: joining.gate, heartbeat, fencing })
-                });
+        let rare = (joining.grace.is_some() || joining.watched || joining.singleton).then(|| {
+            let heartbeat = joining.heartbeat.map(|period| (period, AtomicU64::new(0)));
+            let fencing = joining.singleton.then(|| AtomicU64::new(0));
+            Box::new(Rare { grace: joining.grace, run_cancelled: AtomicU64::new(0), heartbeat, fencing })
+        });
+        let flags = if joining.reload { RELOADS } else { 0 } | if joining.gate { GATE } else { 0 };
         Member {
             id,
-            name,
-            token,
-            flags: AtomicU16::new(if joining.reload { RELOADS } else { 0 }),
-            reload_pending: std::sync::atomic::AtomicBool::new(false),
-            run_cancelled: AtomicU64::new(0),
+            lazy,
+            flags: AtomicU32::new(flags),
             abort: OnceLock::new(),
-            started_at: Instant::now(),
+            attempt: AtomicU32::new(0),
+            run_started: AtomicU64::new(joining.health.since_epoch(Instant::now())),
             status: Mutex::new(None),
             rare,
-            group: joining.group,
+            health: joining.health,
             #[cfg(feature = "metrics")]
             tracking: Tracking::default(),
         }
     }
 
+    fn lazy(&self) -> &Lazy {
+        self.lazy.get_or_init(Box::default)
+    }
+
     pub(crate) fn name(&self) -> &Arc<str> {
-        self.name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
+        self.lazy().name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
     }
 
     /// Overrides the group's shutdown timeout for this routine.
@@ -226,49 +267,57 @@ impl Member {
     }
 
     pub(crate) fn monitor(&self) -> Monitor {
-        Monitor::new(self.group.clone())
+        self.health.monitor()
     }
 
-    /// The same routine with a fresh `token`, for the run after an operator's restart
-    /// (this member's token is spent): its identity, readiness, status and task carry over.
-    pub(crate) fn renewed(&self, token: CancellationToken) -> Member {
+    /// A detached context's member: cancelled by `token`, which its user holds.
+    pub(crate) fn detached(id: Id, joining: Joining, token: CancellationToken) -> Member {
+        let member = Member::new(id, joining);
+        let _ = member.lazy().token.set(token);
+        member
+    }
+
+    /// The same routine, uncancelled, for the run after an operator's restart (this
+    /// member's cancellation is spent): its identity, readiness, status and task carry over.
+    pub(crate) fn renewed(&self) -> Member {
         let rare = self.rare.as_ref().map(|rare| {
             let heartbeat = rare.heartbeat.as_ref().map(|(period, _)| (*period, AtomicU64::new(0)));
             let fencing = rare.fencing.as_ref().map(|token| AtomicU64::new(token.load(Ordering::Acquire)));
-            Box::new(Rare { grace: rare.grace, gate: rare.gate.clone(), heartbeat, fencing })
+            Box::new(Rare { grace: rare.grace, run_cancelled: AtomicU64::new(0), heartbeat, fencing })
         });
         let abort = OnceLock::new();
         if let Some(handle) = self.abort.get() {
             let _ = abort.set(handle.clone());
         }
         let flags = self.flags.load(Ordering::Acquire);
-        let mut keep = READY | RELOADS;
+        let mut keep = READY | RELOADS | GATE | STATUS | FAILING | WAITING;
         // A readiness gate restarted by a reload passes its gate again.
-        if flags & RELOAD != 0
-            && flags & READY != 0
-            && let Some(health) = self.rare.as_ref().and_then(|rare| rare.gate.as_ref())
-        {
+        if flags & (RELOAD | READY | GATE) == RELOAD | READY | GATE {
             keep &= !READY;
-            health.gate_pending();
+            self.health.gate_pending();
+        }
+        let pending = if self.take_reload_pending() { RELOAD_PENDING } else { 0 };
+        let name = self.lazy.get().and_then(|lazy| lazy.name.get()).cloned();
+        let lazy = OnceLock::new();
+        if let Some(name) = name {
+            let _ = lazy.set(Box::new(Lazy { name: OnceLock::from(name), token: OnceLock::new() }));
         }
         Member {
             id: self.id,
-            name: self.name.clone(),
-            token,
-            flags: AtomicU16::new(flags & keep),
-            reload_pending: std::sync::atomic::AtomicBool::new(self.take_reload_pending()),
-            run_cancelled: AtomicU64::new(0),
+            lazy,
+            flags: AtomicU32::new(flags & keep | pending),
             abort,
-            started_at: self.started_at,
+            attempt: AtomicU32::new(self.attempt.load(Ordering::Acquire)),
+            run_started: AtomicU64::new(self.run_started.load(Ordering::Acquire)),
             status: Mutex::new(lock(&self.status).take()),
             rare,
-            group: self.group.clone(),
+            health: self.health.clone(),
             // The routine's place in the gauge moves to the renewed member, untold: it is
             // the same routine.
             #[cfg(feature = "metrics")]
             tracking: Tracking {
                 activity: AtomicU8::new(
-                    self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel) & !CANCELLED,
+                    self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel) & !ACTIVITY_CANCELLED,
                 ),
                 run_started: AtomicU64::new(self.tracking.run_started.load(Ordering::Acquire)),
                 handles: OnceLock::new(),
@@ -278,17 +327,17 @@ impl Member {
 
     // ----- flags ------------------------------------------------------------------
 
-    fn set(&self, flag: u16) -> bool {
+    fn set(&self, flag: u32) -> bool {
         self.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0
     }
 
-    fn has(&self, flag: u16) -> bool {
+    fn has(&self, flag: u32) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
     /// Marks the routine killed; `false` if it already was.
     pub(crate) fn mark_killed(&self) -> bool {
-        let late = if self.token.is_cancelled() { KILLED_LATE } else { 0 };
+        let late = if self.is_cancelled() { KILLED_LATE } else { 0 };
         self.flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
                 (flags & KILLED == 0).then_some(flags | KILLED | late)
@@ -312,23 +361,103 @@ impl Member {
         self.has(BEFORE_TURN)
     }
 
-    /// Asks for an operator's restart (`reload`: by a reload) and cancels the routine's
-    /// token; `false` if one was asked for already.
+    /// Asks for an operator's restart (`reload`: by a reload) and cancels the routine;
+    /// `false` if one was asked for already.
     pub(crate) fn request_restart(&self, reload: bool) -> bool {
-        if !self.set(RESTART | if reload { RELOAD } else { 0 }) {
+        let flags = RESTART | if reload { RELOAD | RELOAD_PENDING } else { 0 };
+        if !self.set(flags) {
             return false;
         }
-        if reload {
-            self.reload_pending.store(true, Ordering::Release);
-        }
-        self.token.cancel();
+        self.cancel();
         self.stopping();
         true
     }
 
     /// Whether a reload's restart of this routine is still pending; clears it.
     pub(crate) fn take_reload_pending(&self) -> bool {
-        self.reload_pending.swap(false, Ordering::AcqRel)
+        self.has(RELOAD_PENDING) && self.flags.fetch_and(!RELOAD_PENDING, Ordering::AcqRel) & RELOAD_PENDING != 0
+    }
+
+    // ----- cancellation -------------------------------------------------------------
+
+    /// Whether the routine is cancelled: by the group (a flag), or, once it has a token,
+    /// through that token.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.has(CANCELLED) || self.made_token().is_some_and(CancellationToken::is_cancelled)
+    }
+
+    /// Cancels the routine: its waiters wake and its token, if made, is cancelled;
+    /// `false` if it already was.
+    pub(crate) fn cancel(&self) -> bool {
+        let cancelled = self.cancel_unwoken();
+        if cancelled {
+            self.wake();
+        }
+        cancelled
+    }
+
+    /// Cancels the routine, but leaves its waiters to the caller, who wakes them all
+    /// once (`Health::wake_all`) after cancelling many.
+    pub(crate) fn cancel_unwoken(&self) -> bool {
+        if self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED != 0 {
+            return false;
+        }
+        if let Some(token) = self.made_token() {
+            token.cancel();
+        }
+        true
+    }
+
+    /// Wakes the routine's waiters, for them to look again (it was cancelled, or a run's
+    /// own token was). The wakeups are the group's, shared by a slice of its routines:
+    /// the others wake too, look, and wait again.
+    pub(crate) fn wake(&self) {
+        self.health.wakeups(self.id).notify_waiters();
+    }
+
+    /// A future for the runs waiting on the routine's wakeups: created before they look
+    /// at their cancellation, it sees every wakeup after that.
+    pub(crate) fn wakeup(&self) -> tokio::sync::futures::Notified<'_> {
+        self.health.wakeups(self.id).notified()
+    }
+
+    /// The routine's token, if it was made.
+    pub(crate) fn made_token(&self) -> Option<&CancellationToken> {
+        self.lazy.get()?.token.get()
+    }
+
+    /// The routine's token, made now if it was not: cancelled with the routine.
+    pub(crate) fn token(&self) -> &CancellationToken {
+        let lazy = self.lazy();
+        if lazy.token.get().is_none() && lazy.token.set(CancellationToken::new()).is_ok() {
+            // Waiters of the routine's wakeups wait on the token from now on: cancelling
+            // it is a cancellation too.
+            self.wake();
+        }
+        let token = lazy.token.get_or_init(CancellationToken::new);
+        // A cancellation that came while the token was being made saw no token.
+        if self.has(CANCELLED) {
+            token.cancel();
+        }
+        token
+    }
+
+    /// Completes when the routine is cancelled.
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            if let Some(token) = self.made_token() {
+                return token.cancelled().await;
+            }
+            // Created before anything is read again: it sees every wakeup after that.
+            let wakeup = self.wakeup();
+            if self.made_token().is_some() {
+                continue;
+            }
+            if self.has(CANCELLED) {
+                return;
+            }
+            wakeup.await;
+        }
     }
 
     /// Whether the routine is marked for reload.
@@ -363,7 +492,7 @@ impl Member {
     #[inline]
     pub(crate) fn stopping(&self) {
         #[cfg(feature = "metrics")]
-        if self.token.is_cancelled() {
+        if self.is_cancelled() {
             self.change_activity(|from, cancelled| {
                 (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
             });
@@ -386,10 +515,10 @@ impl Member {
     fn change_activity(&self, mut change: impl FnMut(Activity, bool) -> Option<(Activity, bool)>) {
         let (mut from, mut to) = (Activity::Gone, Activity::Gone);
         let changed = self.tracking.activity.fetch_update(Ordering::AcqRel, Ordering::Acquire, |code| {
-            from = Activity::from_code(code & !CANCELLED);
-            let (next, cancelled) = change(from, code & CANCELLED != 0)?;
+            from = Activity::from_code(code & !ACTIVITY_CANCELLED);
+            let (next, cancelled) = change(from, code & ACTIVITY_CANCELLED != 0)?;
             to = next;
-            Some(next as u8 | if cancelled { CANCELLED } else { 0 })
+            Some(next as u8 | if cancelled { ACTIVITY_CANCELLED } else { 0 })
         });
         if changed.is_ok() && from != to {
             crate::metrics::routine_moved(from.label(), to.label());
@@ -401,16 +530,15 @@ impl Member {
     #[cfg(feature = "metrics")]
     pub(crate) fn run_began(&self, attempt: u32) {
         if attempt == 1 {
-            self.run_started_at(Instant::now());
+            self.metrics_run_started(Instant::now());
         }
         self.set_activity(Activity::Running);
     }
 
     /// Records when the current run began, for its duration.
     #[cfg(feature = "metrics")]
-    fn run_started_at(&self, at: Instant) {
-        let since = at.saturating_duration_since(self.started_at);
-        self.tracking.run_started.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+    fn metrics_run_started(&self, at: Instant) {
+        self.tracking.run_started.store(self.health.since_epoch(at), Ordering::Release);
     }
 
     /// The routine's counters and histograms.
@@ -422,7 +550,7 @@ impl Member {
     /// How long the current run has lasted.
     #[cfg(feature = "metrics")]
     pub(crate) fn run_took(&self) -> Duration {
-        let started = self.started_at + Duration::from_nanos(self.tracking.run_started.load(Ordering::Acquire));
+        let started = self.health.at(self.tracking.run_started.load(Ordering::Acquire));
         Instant::now().saturating_duration_since(started)
     }
 
@@ -431,19 +559,18 @@ impl Member {
     /// `Context::heartbeat`: records a sign of life now.
     pub(crate) fn beat(&self) {
         if let Some((_, last)) = self.rare.as_ref().and_then(|rare| rare.heartbeat.as_ref()) {
-            let since = Instant::now().saturating_duration_since(self.started_at);
-            last.store(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX), Ordering::Release);
+            last.store(self.health.since_epoch(Instant::now()), Ordering::Release);
         }
     }
 
-    /// When the routine last beat (`started_at` if never).
+    /// When the routine last beat (the group's epoch if never).
     pub(crate) fn last_beat(&self) -> Instant {
         let nanos = self
             .rare
             .as_ref()
             .and_then(|rare| rare.heartbeat.as_ref())
             .map_or(0, |(_, last)| last.load(Ordering::Acquire));
-        self.started_at + Duration::from_nanos(nanos)
+        self.health.at(nanos)
     }
 
     /// Marks the current run hung (or no longer); `true` if that changed anything.
@@ -455,12 +582,14 @@ impl Member {
 
     /// Records that the run `attempt` is cancelled for `reason`, a cause of its own.
     pub(crate) fn run_cancelled(&self, attempt: u32, reason: CancelReason) {
-        self.run_cancelled.store(u64::from(attempt) << 8 | u64::from(reason.code()), Ordering::Release);
+        if let Some(rare) = &self.rare {
+            rare.run_cancelled.store(u64::from(attempt) << 8 | u64::from(reason.code()), Ordering::Release);
+        }
     }
 
     /// Why the run `attempt` was cancelled, once its token is.
     pub(crate) fn cancel_reason(&self, attempt: u32) -> CancelReason {
-        let record = self.run_cancelled.load(Ordering::Acquire);
+        let record = self.rare.as_ref().map_or(0, |rare| rare.run_cancelled.load(Ordering::Acquire));
         if record >> 8 == u64::from(attempt)
             && let Some(reason) = CancelReason::from_code((record & 0xff) as u8)
         {
@@ -524,6 +653,7 @@ impl Member {
             status.standby = standby;
             if standby {
                 status.backoff_until = None;
+                self.flags.fetch_and(!WAITING, Ordering::AcqRel);
             }
         }
         if standby {
@@ -533,51 +663,79 @@ impl Member {
 
     // ----- readiness ----------------------------------------------------------------
 
+    /// The routine joined a group that counts unsettled routines: it is counted.
+    pub(crate) fn counted(&self) {
+        self.flags.fetch_or(COUNTED, Ordering::AcqRel);
+    }
+
+    /// The group begins counting its unsettled routines: counts this one if it is;
+    /// `true` if it was counted.
+    pub(crate) fn count_if_unsettled(&self) -> bool {
+        self.flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & (SETTLED | COUNTED) == 0).then_some(flags | COUNTED)
+            })
+            .is_ok()
+    }
+
+    /// The routine settles (see `SETTLED`), once; `true` if the group counted it, and
+    /// must count it out.
+    pub(crate) fn settle(&self) -> bool {
+        let before = self.flags.fetch_or(SETTLED, Ordering::AcqRel);
+        before & (SETTLED | COUNTED) == COUNTED
+    }
+
     /// `Context::ready`: counts for the group once, if the routine is a readiness gate.
     pub(crate) fn mark_ready(&self) {
-        if let Some(health) = self.rare.as_ref().and_then(|rare| rare.gate.as_ref())
-            && self.set(READY)
-        {
-            health.gate_ready();
+        if self.has(GATE) && self.set(READY) {
+            self.health.gate_ready();
         }
     }
 
     // ----- status -------------------------------------------------------------------
 
-    /// The status, made as it starts if not yet: attempt 0 (shown as 1), started when the
-    /// routine was.
+    /// The status box, made as it starts if not yet, keeping when the routine was
+    /// started; `status` is its lock, held.
     fn run_status<'a>(&self, status: &'a mut Option<Box<RunStatus>>) -> &'a mut RunStatus {
         status.get_or_insert_with(|| {
+            self.set(STATUS);
             Box::new(RunStatus {
-                attempt: 0,
-                run_started_at: self.started_at,
+                started: self.run_started.load(Ordering::Acquire),
                 backoff_until: None,
                 scheduled: false,
                 standby: false,
                 last_error: None,
                 consecutive_failures: 0,
+                last_outcome: None,
             })
         })
     }
 
-    /// A run after the first begins.
-    pub(crate) fn restarted(&self, attempt: u32) {
-        let now = Instant::now();
+    /// A run after the first begins, `now`. Usually lock-free: the status box is touched
+    /// only on the first restart (to keep when the routine was started) and after a wait.
+    pub(crate) fn restarted(&self, attempt: u32, now: Instant) {
         #[cfg(feature = "metrics")]
-        self.run_started_at(now);
-        let mut status = lock(&self.status);
-        let status = self.run_status(&mut status);
-        status.attempt = attempt;
-        status.run_started_at = now;
-        status.backoff_until = None;
+        self.metrics_run_started(now);
+        if !self.has(STATUS) || self.has(WAITING) {
+            let mut status = lock(&self.status);
+            self.run_status(&mut status).backoff_until = None;
+            self.flags.fetch_and(!WAITING, Ordering::AcqRel);
+        }
+        self.attempt.store(attempt, Ordering::Release);
+        self.run_started.store(self.health.since_epoch(now), Ordering::Release);
+    }
+
+    /// When the current run began (when the routine was started, for its first run).
+    pub(crate) fn run_started_at(&self) -> Instant {
+        self.health.at(self.run_started.load(Ordering::Acquire))
     }
 
     /// A run ended; `failure` is its failure, if it failed. Tells `health` when the
     /// routine starts or stops crash-looping.
-    pub(crate) fn run_ended(&self, attempt: u32, failure: Option<SharedError>, health: &Health) {
-        if attempt == 1 && failure.is_none() {
-            // Nothing failed before the first run: there is nothing to reset, and no lock
-            // to take on the way out of a routine that ran once.
+    pub(crate) fn run_ended(&self, failure: Option<SharedError>, health: &Health) {
+        if failure.is_none() && !self.has(FAILING) {
+            // Nothing to reset: no lock on the way out of a run that succeeded after
+            // runs that did.
             return;
         }
         let mut status = lock(&self.status);
@@ -587,15 +745,31 @@ impl Member {
             Some(error) => {
                 status.last_error = Some(error);
                 status.consecutive_failures = before.saturating_add(1);
+                self.set(FAILING);
             }
-            None => status.consecutive_failures = 0,
+            None => {
+                status.consecutive_failures = 0;
+                self.flags.fetch_and(!FAILING, Ordering::AcqRel);
+            }
         }
         health.failures_in_a_row(before, status.consecutive_failures);
     }
 
+    /// The routine ends, during a shutdown, after a run that ended with `outcome`.
+    pub(crate) fn ended_with(&self, outcome: crate::event::Outcome) {
+        self.run_status(&mut lock(&self.status)).last_outcome = Some(outcome);
+    }
+
+    /// How the last run ended, if `ended_with` told it.
+    pub(crate) fn last_outcome(&self) -> Option<crate::event::Outcome> {
+        lock(&self.status).as_deref().and_then(|status| status.last_outcome.clone())
+    }
+
     /// The routine leaves its group: it no longer counts as crash-looping.
     pub(crate) fn left(&self, health: &Health) {
-        if let Some(status) = lock(&self.status).as_deref() {
+        if self.has(FAILING)
+            && let Some(status) = lock(&self.status).as_deref()
+        {
             health.failures_in_a_row(status.consecutive_failures, 0);
         }
     }
@@ -607,29 +781,31 @@ impl Member {
             let status = self.run_status(&mut status);
             status.backoff_until = Some(until);
             status.scheduled = scheduled;
+            self.set(WAITING);
         }
         self.set_activity(if scheduled { Activity::Scheduled } else { Activity::BackingOff });
     }
 
     pub(crate) fn status(&self) -> RoutineStatus {
         let status = lock(&self.status);
-        let (attempt, run_started_at, waiting, standby, last_error, consecutive_failures) = match status.as_deref() {
+        let attempt = self.attempt.load(Ordering::Acquire);
+        let run_started = self.run_started.load(Ordering::Acquire);
+        let (started, waiting, standby, last_error, consecutive_failures) = match status.as_deref() {
             Some(s) => (
-                s.attempt,
-                s.run_started_at,
+                s.started,
                 s.backoff_until.map(|until| (until, s.scheduled)),
                 s.standby,
                 s.last_error.clone(),
                 s.consecutive_failures,
             ),
-            None => (0, self.started_at, None, false, None, 0),
+            None => (run_started, None, false, None, 0),
         };
         drop(status);
         let state = match waiting {
-            _ if standby && !self.token.is_cancelled() => RoutineState::Standby,
+            _ if standby && !self.is_cancelled() => RoutineState::Standby,
             Some((until, false)) => RoutineState::BackingOff { until },
             Some((until, true)) => RoutineState::Scheduled { until },
-            None if self.token.is_cancelled() => RoutineState::Stopping,
+            None if self.is_cancelled() => RoutineState::Stopping,
             None => RoutineState::Running,
         };
         RoutineStatus {
@@ -640,8 +816,8 @@ impl Member {
             restarts: attempt.saturating_sub(1),
             last_error,
             consecutive_failures,
-            started_at: self.started_at,
-            run_started_at,
+            started_at: self.health.at(started),
+            run_started_at: self.health.at(run_started),
         }
     }
 }

@@ -455,14 +455,9 @@ impl BackoffState {
         BackoffState { kind: backoff.kind, reset_after: backoff.reset_after, next, rng }
     }
 
-    /// Whether [`delay`](Self::delay) wants the run's duration.
-    pub(crate) fn measures_runs(&self) -> bool {
-        matches!(self.kind, BackoffKind::Default | BackoffKind::Exponential { .. })
-    }
-
     /// The delay before the next run, given how the last one ended and how long it
-    /// lasted (`Duration::ZERO` when not measured).
-    pub(crate) fn delay(&mut self, ok: bool, ran_for: Duration) -> Duration {
+    /// lasted (asked only when it matters: a clock read).
+    pub(crate) fn delay(&mut self, ok: bool, ran_for: impl FnOnce() -> Duration) -> Duration {
         let (initial, max) = match self.kind {
             BackoffKind::None => return Duration::ZERO,
             BackoffKind::Fixed(delay) => return delay,
@@ -473,7 +468,7 @@ impl BackoffState {
             BackoffKind::Default => (Backoff::DEFAULT_INITIAL, Backoff::DEFAULT_MAX),
             BackoffKind::Exponential { initial, max } => (initial, max),
         };
-        if ran_for > self.reset_after.unwrap_or(max) {
+        if ran_for() > self.reset_after.unwrap_or(max) {
             self.next = initial;
         }
         let base = self.next;
@@ -503,40 +498,38 @@ mod tests {
     #[test]
     fn default_backoff_is_zero_after_ok_and_grows_after_failures() {
         let mut state = BackoffState::new(&Backoff::default(), 1);
-        assert_eq!(state.delay(true, Duration::ZERO), Duration::ZERO);
+        assert_eq!(state.delay(true, || Duration::ZERO), Duration::ZERO);
         let mut previous_base = Duration::ZERO;
         for i in 0..20 {
-            let d = state.delay(false, Duration::ZERO);
+            let d = state.delay(false, || Duration::ZERO);
             let base = Backoff::DEFAULT_INITIAL.saturating_mul(1 << i.min(20)).min(Backoff::DEFAULT_MAX);
             assert!(d >= base / 2 && d <= base, "attempt {i}: {d:?} not within [{:?}, {base:?}]", base / 2);
             assert!(base >= previous_base);
             previous_base = base;
         }
         // A long stable run resets the delay.
-        let d = state.delay(false, Backoff::DEFAULT_MAX + Duration::from_millis(1));
+        let d = state.delay(false, || Backoff::DEFAULT_MAX + Duration::from_millis(1));
         assert!(d <= Backoff::DEFAULT_INITIAL);
         // Ok resets it too.
-        state.delay(false, Duration::ZERO);
-        state.delay(false, Duration::ZERO);
-        assert_eq!(state.delay(true, Duration::ZERO), Duration::ZERO);
-        assert!(state.delay(false, Duration::ZERO) <= Backoff::DEFAULT_INITIAL);
+        state.delay(false, || Duration::ZERO);
+        state.delay(false, || Duration::ZERO);
+        assert_eq!(state.delay(true, || Duration::ZERO), Duration::ZERO);
+        assert!(state.delay(false, || Duration::ZERO) <= Backoff::DEFAULT_INITIAL);
     }
 
     #[test]
     fn fixed_none_and_exponential() {
         let mut fixed = BackoffState::new(&Backoff::fixed(Duration::from_secs(2)), 1);
-        assert_eq!(fixed.delay(true, Duration::ZERO), Duration::from_secs(2));
-        assert_eq!(fixed.delay(false, Duration::ZERO), Duration::from_secs(2));
+        assert_eq!(fixed.delay(true, || Duration::ZERO), Duration::from_secs(2));
+        assert_eq!(fixed.delay(false, || Duration::ZERO), Duration::from_secs(2));
         let mut none = BackoffState::new(&Backoff::none(), 1);
-        assert_eq!(none.delay(false, Duration::ZERO), Duration::ZERO);
+        assert_eq!(none.delay(false, || Duration::ZERO), Duration::ZERO);
         let mut exp = BackoffState::new(&Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4)), 7);
-        let delays: Vec<_> = (0..4).map(|_| exp.delay(true, Duration::ZERO)).collect();
+        let delays: Vec<_> = (0..4).map(|_| exp.delay(true, || Duration::ZERO)).collect();
         for (d, base) in delays.iter().zip([1, 2, 4, 4]) {
             let base = Duration::from_secs(base);
             assert!(*d >= base / 2 && *d <= base, "{d:?} vs {base:?}");
         }
-        assert!(!BackoffState::new(&Backoff::none(), 1).measures_runs());
-        assert!(exp.measures_runs());
     }
 
     #[test]
@@ -545,11 +538,11 @@ mod tests {
             Backoff::exponential(Duration::from_secs(1), Duration::from_secs(8)).reset_after(Duration::from_secs(60));
         let mut state = BackoffState::new(&backoff, 3);
         for _ in 0..4 {
-            state.delay(false, Duration::ZERO);
+            state.delay(false, || Duration::ZERO);
         }
         // Longer than the cap but shorter than the stable period: no reset.
-        assert!(state.delay(false, Duration::from_secs(30)) >= Duration::from_secs(4));
+        assert!(state.delay(false, || Duration::from_secs(30)) >= Duration::from_secs(4));
         // Longer than the stable period: reset.
-        assert!(state.delay(false, Duration::from_secs(61)) <= Duration::from_secs(1));
+        assert!(state.delay(false, || Duration::from_secs(61)) <= Duration::from_secs(1));
     }
 }

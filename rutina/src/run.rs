@@ -45,6 +45,9 @@ pub(crate) struct Watch {
     verdict: Option<(Outcome, Instant)>,
     /// The lease was lost during the current run.
     pub(crate) lease_lost: Option<Lost>,
+    /// The routine of the current run (kept here, not by `drive`: only watched runs need
+    /// it, and it would take room in the state of every routine).
+    member: Option<Arc<Member>>,
 }
 
 /// What watches one run: its limits, and a singleton's lease.
@@ -71,21 +74,26 @@ impl Watch {
             token: CancellationToken::new(),
             verdict: None,
             lease_lost: None,
+            member: None,
         }
     }
 
-    /// A run begins: returns the token of its context, a child of the routine's.
-    pub(crate) fn begin(&mut self, member: &Member, attempt: u32) -> CancellationToken {
+    /// A run of `member` begins: returns the token of its context, a child of the
+    /// routine's.
+    pub(crate) fn begin(&mut self, member: &Arc<Member>, attempt: u32) -> CancellationToken {
+        self.member = Some(member.clone());
         self.attempt = attempt;
         self.started = Instant::now();
-        self.token = member.token.child_token();
+        self.token = member.token().child_token();
         self.verdict = None;
         self.lease_lost = None;
         self.token.clone()
     }
 
     /// When the run's limits are next checked, and whether one passed `now`.
-    fn check(&mut self, member: &Member, now: Instant) -> Option<Instant> {
+    fn check(&mut self, now: Instant) -> Option<Instant> {
+        let member = self.member.clone()?;
+        let member = &*member;
         let mut next: Option<Instant> = None;
         let mut earliest = |at: Instant| next = Some(next.map_or(at, |next| next.min(at)));
         if let Some(timeout) = self.timeout {
@@ -119,14 +127,18 @@ impl Watch {
         if !self.token.is_cancelled() {
             member.run_cancelled(self.attempt, reason);
             self.token.cancel();
+            // The run's waiters wait on their routine's wakeups (and look at this token).
+            member.wake();
             member.run_stopping();
         }
         self.verdict = Some((outcome, now + self.grace));
     }
 
     /// The run ended: a hung run no longer counts against liveness.
-    pub(crate) fn end(&mut self, member: &Member) {
-        if member.set_hung(false) {
+    pub(crate) fn end(&mut self) {
+        if let Some(member) = self.member.take()
+            && member.set_hung(false)
+        {
             self.health.hung(false);
         }
     }
@@ -172,7 +184,6 @@ impl<F> Drop for RunSlot<'_, F> {
 /// in the supervisor's own state, not moved into this future (which would keep it twice).
 pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
     run: Run<'a, F>,
-    member: &'a Member,
     limits: Option<Limits<'a>>,
     span: Option<Box<Span>>,
 ) -> impl Future<Output = Outcome> + 'a {
@@ -186,7 +197,9 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
         let Some(fut) = slot.run.as_mut().as_pin_mut() else {
             return Poll::Ready(Outcome::Ok);
         };
-        if let Some(watch) = watch.as_deref_mut() {
+        if let Some(watch) = watch.as_deref_mut()
+            && let Some(member) = watch.member.clone()
+        {
             let now = Instant::now();
             // Biased: a lease lost while the process was paused is seen before the run is
             // polled again.
@@ -196,7 +209,7 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
                 watch.lease_lost = Some(lost);
                 tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), %lost, "lease lost; stopping the run");
                 let error: BoxError = format!("the lease was lost: {lost}").into();
-                watch.decide(member, Outcome::Failed(Arc::from(error)), CancelReason::LeaseLost, now);
+                watch.decide(&member, Outcome::Failed(Arc::from(error)), CancelReason::LeaseLost, now);
             }
             if let Some((outcome, drop_at)) = &watch.verdict
                 && *drop_at <= now
@@ -219,7 +232,7 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
             },
             Ok(Poll::Pending) => {
                 if let Some(watch) = watch.as_deref_mut()
-                    && let Some(ready) = wake_at(watch, member, cx)
+                    && let Some(ready) = wake_at(watch, cx)
                 {
                     // A limit passed with no grace period: the run is dropped at once.
                     slot.abort_run();
@@ -250,12 +263,12 @@ fn poll_lease<H: Future<Output = Lost> + ?Sized>(
 
 /// Arms the watch's timer for the next check (the run is pending); `Some` with the run's
 /// outcome if a limit passed and the run must be dropped now.
-fn wake_at(watch: &mut Watch, member: &Member, cx: &mut TaskContext<'_>) -> Option<Outcome> {
+fn wake_at(watch: &mut Watch, cx: &mut TaskContext<'_>) -> Option<Outcome> {
     loop {
         let now = Instant::now();
         let next = match watch.verdict {
             Some((_, drop_at)) => drop_at,
-            None => match watch.check(member, now) {
+            None => match watch.check(now) {
                 Some(next) => next,
                 // A limit passed now, or there is nothing to check.
                 None => watch.verdict.as_ref().map(|(_, drop_at)| *drop_at)?,

@@ -388,7 +388,7 @@ impl Rutina {
     /// The group's token: a child of [`Options::parent_token`] if one was given. It is
     /// cancelled when the group shuts down; cancelling it shuts the group down.
     pub fn token(&self) -> CancellationToken {
-        self.group().token.clone()
+        self.group().share_token()
     }
 
     /// Lifecycle [`Event`]s from now on. Events are only produced while someone has

@@ -9,12 +9,12 @@ use std::pin::pin;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Span;
 
 use crate::event::Outcome;
 use crate::group::Membership;
 use crate::lease::{Keeper, SharedLease};
+use crate::member::Member;
 use crate::policy::BackoffState;
 use crate::run::{Limits, Watch, drive, panic_message};
 use crate::schedule::Schedule;
@@ -50,11 +50,11 @@ pub(crate) fn supervise<R: Routine>(
                 membership.settled();
                 membership.member.standby(true);
                 membership.ending.between_runs = true;
-                let fencing = Box::pin(keeper.acquire(&membership.member.token)).await;
+                let fencing = Box::pin(keeper.acquire(membership.member.token())).await;
                 membership.member.standby(false);
                 membership.member.set_fencing_token(fencing);
                 if !held {
-                    plan.skip_missed_tick();
+                    plan.skip_missed_tick(&membership.member);
                 }
             }
             // The pause before this run, waited for here, where the last run's locals are
@@ -77,7 +77,7 @@ pub(crate) fn supervise<R: Routine>(
                     membership.ending.between_runs = true;
                     let keeper = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut());
                     // Boxed: a timer inline would grow the state of every routine.
-                    let lost = Box::pin(pause_until(until, &membership.member.token, keeper)).await;
+                    let lost = Box::pin(pause_until(until, &membership.member, keeper)).await;
                     if lost {
                         // Back to standby; the pause is still due.
                         membership.member.set_fencing_token(None);
@@ -92,8 +92,7 @@ pub(crate) fn supervise<R: Routine>(
             // A routine that `go` accepted always makes its first run, with its context
             // already cancelled if need be, so that it can tell it was stopped — unless
             // it waited for a schedule's first tick or a lease.
-            let cancelled = membership.member.token.is_cancelled();
-            if cancelled && (attempt > 1 || membership.ending.between_runs) {
+            if (attempt > 1 || membership.ending.between_runs) && membership.member.is_cancelled() {
                 // An operator's restart between runs: `attempt` is already the run about
                 // to be made (a policy's restart counted it), which is made now.
                 if membership.member.restart_requested() && membership.renew() {
@@ -111,20 +110,18 @@ pub(crate) fn supervise<R: Routine>(
             let ctx = Context::new(membership.member.clone(), attempt, run_token);
             membership.ending.runs = attempt;
             if attempt == 1 {
-                // The status made with the member already tells its first run (attempt 0
-                // shows as 1, started when the member was): no lock, no clock read on the
-                // way from `go` to the first run.
+                // The member already tells its first run (attempt 0 shows as 1, started
+                // when the member was): no lock, no clock read on the way from `go` to the
+                // first run.
                 membership.settled();
             } else {
-                membership.member.restarted(attempt);
+                // The one clock read of a restart.
+                membership.member.restarted(attempt, Instant::now());
             }
             if membership.member.take_reload_pending() {
                 membership.group.health.reloaded();
             }
             membership.group.observers.started(&membership.member, attempt);
-            if let Some(plan) = plan.as_deref_mut() {
-                plan.run_started();
-            }
             // The run is made in a statement of its own and pinned here, in this state:
             // what a statement's temporaries or a borrowed local hold would be kept in the
             // state too, next to the run.
@@ -137,18 +134,17 @@ pub(crate) fn supervise<R: Routine>(
                     Ok(run) => run,
                     Err(payload) => break 'run Outcome::Panicked(panic_message(payload)),
                 };
-                drive(pin!(Some(run)), &membership.member, plan.as_deref_mut().and_then(Plan::limits), span).await
+                drive(pin!(Some(run)), plan.as_deref_mut().and_then(Plan::limits), span).await
             };
             let ok = outcome.is_ok();
             let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
                 Some(watch) => {
-                    watch.end(&membership.member);
+                    watch.end();
                     watch.lease_lost.is_some()
                 }
                 None => false,
             };
-            let ran_for = plan.as_deref().map_or(Duration::ZERO, Plan::ran_for);
-            membership.member.run_ended(attempt, outcome.failure(), &membership.group.health);
+            membership.member.run_ended(outcome.failure(), &membership.group.health);
             membership.group.observers.finished(&membership.member, attempt, &outcome);
 
             // An operator's restart: no policy; the routine runs again at once, and the
@@ -162,13 +158,13 @@ pub(crate) fn supervise<R: Routine>(
                     attempt = attempt.saturating_add(1);
                     continue;
                 }
-                membership.ending.ended(outcome, &membership.group);
+                membership.ending.ended(outcome, &membership.member, &membership.group);
                 break;
             }
             if membership.member.is_killed() {
                 // Rule 8: no policy; a failure still reaches the errors channel.
                 membership.group.observers.report(&membership.member, attempt, &outcome);
-                membership.ending.ended(outcome, &membership.group);
+                membership.ending.ended(outcome, &membership.member, &membership.group);
                 break;
             }
             // A singleton that lost its lease: no policy; back to standby.
@@ -183,31 +179,31 @@ pub(crate) fn supervise<R: Routine>(
             match if ok { on_done } else { on_error } {
                 Policy::DoNothing => {
                     membership.group.observers.report(&membership.member, attempt, &outcome);
-                    membership.ending.ended(outcome, &membership.group);
+                    membership.ending.ended(outcome, &membership.member, &membership.group);
                     break;
                 }
                 Policy::Shutdown => {
                     membership.group.shutdown_by(&membership.member, attempt, &outcome);
-                    membership.ending.ended(outcome, &membership.group);
+                    membership.ending.ended(outcome, &membership.member, &membership.group);
                     break;
                 }
                 Policy::Restart => {
                     // There whenever a policy is `Restart`.
                     let Some(plan) = plan.as_deref_mut() else {
                         membership.group.observers.report(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.group);
+                        membership.ending.ended(outcome, &membership.member, &membership.group);
                         break;
                     };
                     if membership.group.is_shutting_down() {
                         // Rule 6: nothing restarts during a shutdown.
                         membership.group.observers.report(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.group);
+                        membership.ending.ended(outcome, &membership.member, &membership.group);
                         break;
                     }
                     let restarts = attempt - plan.uncounted;
                     if plan.max_count.is_some_and(|max| restarts > max) {
                         membership.group.run_limit(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.group);
+                        membership.ending.ended(outcome, &membership.member, &membership.group);
                         break;
                     }
                     if let Some(intensity) = plan.intensity_exceeded() {
@@ -218,13 +214,13 @@ pub(crate) fn supervise<R: Routine>(
                             intensity.max_restarts,
                             intensity.within,
                         );
-                        membership.ending.ended(outcome, &membership.group);
+                        membership.ending.ended(outcome, &membership.member, &membership.group);
                         break;
                     }
                     membership.group.observers.report(&membership.member, attempt, &outcome);
-                    let Some(pause) = plan.next_pause(ok, ran_for) else {
+                    let Some(pause) = plan.next_pause(ok, &membership.member) else {
                         tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
-                        membership.ending.ended(outcome, &membership.group);
+                        membership.ending.ended(outcome, &membership.member, &membership.group);
                         break;
                     };
                     attempt = attempt.saturating_add(1);
@@ -247,7 +243,7 @@ pub(crate) fn supervise<R: Routine>(
 
 /// Waits until `until` or until `stop` is cancelled, keeping the lease of a singleton
 /// meanwhile; `true` if the lease was lost first.
-async fn pause_until(until: Instant, stop: &CancellationToken, keeper: Option<&mut Keeper>) -> bool {
+async fn pause_until(until: Instant, member: &Member, keeper: Option<&mut Keeper>) -> bool {
     let hold = async {
         match keeper {
             Some(keeper) if keeper.fencing_token().is_some() => {
@@ -258,7 +254,7 @@ async fn pause_until(until: Instant, stop: &CancellationToken, keeper: Option<&m
     };
     tokio::select! {
         biased;
-        _ = stop.cancelled() => false,
+        _ = member.cancelled() => false,
         _ = tokio::time::sleep_until(until) => false,
         _ = hold => true,
     }
@@ -294,10 +290,6 @@ struct Plan {
     max_count: Option<u32>,
     /// Runs that were not restarts a limit counts: an operator's restarts, a lost lease.
     uncounted: u32,
-    /// Whether the backoff wants to know how long each run lasted.
-    measures_runs: bool,
-    /// When the current run began, if measured (or the routine is scheduled).
-    run_started_at: Option<Instant>,
     /// The restart intensity, and when the restarts within its window were made.
     intensity: Option<(RestartIntensity, VecDeque<Instant>)>,
     schedule: Option<Schedule>,
@@ -343,11 +335,9 @@ impl Plan {
             _ => None,
         };
         Some(Box::new(Plan {
-            measures_runs: backoff.measures_runs() || schedule.is_some(),
             backoff,
             max_count,
             uncounted: 0,
-            run_started_at: None,
             intensity: restart_intensity.map(|intensity| (intensity, VecDeque::new())),
             schedule,
             pause,
@@ -366,23 +356,14 @@ impl Plan {
         Some(Limits { watch: self.watch.as_mut()?, keeper: self.keeper.as_mut() })
     }
 
-    fn run_started(&mut self) {
-        self.run_started_at = self.measures_runs.then(Instant::now);
-    }
-
-    /// How long the run lasted (`Duration::ZERO` when not measured).
-    fn ran_for(&self) -> Duration {
-        self.run_started_at.map_or(Duration::ZERO, |t| t.elapsed())
-    }
-
-    /// The pause before the next run: the schedule's next tick, or the backoff. `None`:
-    /// the schedule has no time left.
-    fn next_pause(&mut self, ok: bool, ran_for: Duration) -> Option<Pause> {
+    /// The pause before `member`'s next run: the schedule's next tick, or the backoff.
+    /// `None`: the schedule has no time left.
+    fn next_pause(&mut self, ok: bool, member: &Member) -> Option<Pause> {
         if let Some(schedule) = &self.schedule {
-            let until = schedule.next(self.run_started_at, Instant::now())?;
+            let until = schedule.next(Some(member.run_started_at()), Instant::now())?;
             return Some(Pause::Until { until, scheduled: true });
         }
-        let delay = self.backoff.delay(ok, ran_for);
+        let delay = self.backoff.delay(ok, || Instant::now().saturating_duration_since(member.run_started_at()));
         Some(if delay.is_zero() {
             Pause::Yield
         } else {
@@ -393,12 +374,12 @@ impl Plan {
     /// A singleton that stood by for its lease: a schedule's tick that passed meanwhile is
     /// skipped (the replica that held the lease then ran it), as ticks missed while a run
     /// overran are.
-    fn skip_missed_tick(&mut self) {
+    fn skip_missed_tick(&mut self, member: &Member) {
         let now = Instant::now();
         if let (Some(Pause::Until { until, scheduled: true }), Some(schedule)) = (self.pause, &self.schedule)
             && until < now
         {
-            self.pause = Some(match schedule.next(self.run_started_at, now) {
+            self.pause = Some(match schedule.next(Some(member.run_started_at()), now) {
                 Some(until) => Pause::Until { until, scheduled: true },
                 None => Pause::Never,
             });

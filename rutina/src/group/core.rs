@@ -35,9 +35,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
 use crate::event::ShutdownReason;
 use crate::group::shutdown::Plan;
-use crate::id::IdMap;
+use crate::id::IdHasher;
 use crate::member::Member;
 use crate::status::{ShutdownReport, StopKind, StoppedRoutine};
 use crate::{Error, Id};
@@ -82,16 +86,16 @@ pub(crate) struct Shutdown {
 /// The group's shared state; see the module docs for its invariants.
 pub(crate) struct Core {
     pub(crate) phase: Phase,
-    pub(crate) members: IdMap<Arc<Member>>,
+    pub(crate) members: Members,
     /// How many members have a grace period of their own.
     pub(crate) graced: usize,
     /// The first error that decided the shutdown.
     pub(crate) error: Option<Error>,
     /// The members that were aborted, for `Error::Aborted`.
     pub(crate) aborted: Vec<(Id, String)>,
-    /// The shutdown report's entries, in the order the members stopped; names are made
-    /// only when the report is asked for.
-    pub(crate) stopped: Vec<(Arc<Member>, StopKind, u32, Duration)>,
+    /// The shutdown report's entries, in the order the members stopped; names (and how
+    /// a run that ended returned) are made    /// only when the report is asked for.
+    pub(crate) stopped: Vec<Stopped>,
     /// OS signals received.
     pub(crate) signals: u32,
     /// The last handle was dropped: nobody can call `wait` any more.
@@ -102,7 +106,7 @@ impl Core {
     pub(crate) fn new() -> Core {
         Core {
             phase: Phase::Running,
-            members: IdMap::default(),
+            members: Members::default(),
             graced: 0,
             error: None,
             aborted: Vec::new(),
@@ -178,12 +182,20 @@ impl Core {
         let routines = self
             .stopped
             .iter()
-            .map(|(member, how, runs, took)| StoppedRoutine {
-                id: member.id,
-                name: member.name().to_string(),
-                how: how.clone(),
-                runs: *runs,
-                took: *took,
+            .map(|stopped| StoppedRoutine {
+                id: stopped.member.id,
+                name: stopped.member.name().to_string(),
+                how: match stopped.how {
+                    Stop::Returned => {
+                        StopKind::Returned(stopped.member.last_outcome().unwrap_or(crate::event::Outcome::Ok))
+                    }
+                    Stop::BetweenRuns => StopKind::BetweenRuns,
+                    Stop::Killed => StopKind::Killed,
+                    Stop::Aborted => StopKind::Aborted,
+                    Stop::AbortedBeforeTurn => StopKind::AbortedBeforeTurn,
+                },
+                runs: stopped.runs,
+                took: stopped.took,
             })
             .collect();
         let began_at = shutdown.as_ref().map(|shutdown| shutdown.began_at);
@@ -197,5 +209,86 @@ impl Core {
             took: began_at.map_or(Duration::ZERO, |at| finished_at.saturating_duration_since(at)),
             routines,
         })
+    }
+}
+
+/// A member that stopped during the shutdown, for the report.
+pub(crate) struct Stopped {
+    pub(crate) member: Arc<Member>,
+    pub(crate) how: Stop,
+    pub(crate) runs: u32,
+    pub(crate) took: Duration,
+}
+
+/// How a member stopped: [`StopKind`] without the outcome, which the member keeps.
+#[derive(Clone, Copy)]
+pub(crate) enum Stop {
+    Returned,
+    BetweenRuns,
+    Killed,
+    Aborted,
+    AbortedBeforeTurn,
+}
+
+/// The members of a group, by id: a set of the members themselves (one pointer a slot,
+/// half the room of a map from id to member), looked up by their id.
+#[derive(Default)]
+pub(crate) struct Members(HashSet<ById, BuildHasherDefault<IdHasher>>);
+
+/// A member, hashed and compared by its id.
+struct ById(Arc<Member>);
+
+impl Hash for ById {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
+}
+
+impl PartialEq for ById {
+    fn eq(&self, other: &ById) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for ById {}
+
+impl Borrow<Id> for ById {
+    fn borrow(&self) -> &Id {
+        &self.0.id
+    }
+}
+
+impl Members {
+    pub(crate) fn get(&self, id: &Id) -> Option<&Arc<Member>> {
+        self.0.get(id).map(|entry| &entry.0)
+    }
+
+    pub(crate) fn contains_key(&self, id: &Id) -> bool {
+        self.0.contains(id)
+    }
+
+    /// Adds `member`, or puts it in the place of the member with its id.
+    pub(crate) fn insert(&mut self, member: Arc<Member>) {
+        self.0.replace(ById(member));
+    }
+
+    pub(crate) fn remove(&mut self, id: &Id) -> Option<Arc<Member>> {
+        self.0.take(id).map(|entry| entry.0)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<Member>> {
+        self.0.iter().map(|entry| &entry.0)
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Id> {
+        self.0.iter().map(|entry| &entry.0.id)
     }
 }

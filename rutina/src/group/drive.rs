@@ -27,6 +27,10 @@ impl Group {
     pub(crate) async fn wait(self: &Arc<Self>) -> Result<(), Error> {
         self.install_wanted_listener();
         let mut notifier = Notifier::from_env();
+        if notifier.wants_ready() {
+            // systemd is told when the group is ready.
+            self.count_unsettled();
+        }
         self.drive(Some(&mut notifier), true).await;
         self.finish().await;
         lock(&self.core).result()
@@ -108,7 +112,7 @@ impl Group {
                 Phase::Over { .. } => return Next::Over,
                 Phase::Running => return Next::Wait { shutting_down: false, until: None },
                 Phase::ShuttingDown(shutdown) => {
-                    let step = shutdown.plan.advance(&core.members, core.graced, &self.serving, Instant::now());
+                    let step = shutdown.plan.advance(&core.members, core.graced, Instant::now());
                     #[cfg(feature = "metrics")]
                     if step.began {
                         cancelled.extend(core.members.values().cloned());
@@ -165,10 +169,10 @@ impl Group {
     }
 
     /// Spawns, once, the task that begins the shutdown when the group's token is
-    /// cancelled from outside: by the parent token, or (with a lame-duck delay, whose
-    /// members' tokens are not its children) directly.
-    pub(super) fn watch_parent(self: &Arc<Self>) {
-        if !self.settings.has_parent && self.settings.delay.is_none() {
+    /// cancelled from outside (through the parent token, or by whoever it was handed to):
+    /// the members are not its children, the shutdown cancels them.
+    pub(super) fn watch_token(self: &Arc<Self>) {
+        if !self.token_shared.load(std::sync::atomic::Ordering::Acquire) {
             return;
         }
         let mut tasks = lock(&self.tasks);

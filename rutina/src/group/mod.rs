@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use self::core::{Core, OVER, Phase, RUNNING, Shutdown};
+use self::core::{Core, OVER, Phase, RUNNING, Shutdown, Stop, Stopped};
 use self::shutdown::Plan;
 use self::signals::Listener;
 use crate::event::{Event, Outcome, ShutdownReason};
@@ -32,7 +32,7 @@ use crate::lease::SharedLease;
 use crate::member::{Activity, Joining, Member};
 use crate::monitor::{Monitor, View};
 use crate::observe::Observers;
-use crate::status::{RoutineStatus, ShutdownReport, StopKind};
+use crate::status::{RoutineStatus, ShutdownReport};
 use crate::sync::lock;
 use crate::{Error, Id, Options, RunOptions, ShutdownOrder};
 
@@ -42,11 +42,14 @@ pub(crate) struct Group {
     /// without the lock; written with it held.
     phase: AtomicU8,
     /// The group's token, [`Rutina::token`](crate::Rutina::token): cancelled when the
-    /// shutdown begins.
+    /// shutdown begins. The members are not its children: the shutdown cancels them,
+    /// all at once (when its delay is over) or on their turns. A token cancelled from
+    /// outside (through the parent, or by whoever it was handed to) is noticed by the
+    /// watcher, which begins the shutdown.
     pub(crate) token: CancellationToken,
-    /// The parent of the members' tokens: the group's token itself, or, with a lame-duck
-    /// delay, a token of its own cancelled when the delay ends.
-    serving: CancellationToken,
+    /// Whether the token can be cancelled from outside: the group has a parent, or the
+    /// token was handed out. Only then is it looked at (its lock) on hot paths.
+    token_shared: AtomicBool,
     next_id: AtomicU64,
     settings: Settings,
     /// Notified when what a driver waits for changes: the group became empty, a member
@@ -69,8 +72,6 @@ pub(crate) struct Group {
 struct Settings {
     shutdown_timeout: Option<Duration>,
     order: ShutdownOrder,
-    /// The group has a parent token, whose cancellation must be noticed when it happens.
-    has_parent: bool,
     /// The lease backend of singleton routines.
     lease: Option<SharedLease>,
     /// The lame-duck delay of shutdowns by signal, `shutdown()` or the parent token.
@@ -97,16 +98,15 @@ pub(crate) struct Ending {
     pub(crate) between_runs: bool,
     /// The routine no longer holds the group's readiness up (see `Membership::settled`).
     settled: bool,
-    /// How the last run ended, if the routine ended during a shutdown (boxed, and only
-    /// then: it would otherwise take room in the state of every routine).
-    last: Option<Box<Outcome>>,
 }
 
 impl Ending {
-    /// The routine ends after a run that ended with `outcome`.
-    pub(crate) fn ended(&mut self, outcome: Outcome, group: &Group) {
+    /// The routine `member` ends after a run that ended with `outcome`, which the
+    /// shutdown report tells if the group is shutting down (kept by the member: here it
+    /// would take room in the state of every routine).
+    pub(crate) fn ended(&mut self, outcome: Outcome, member: &Member, group: &Group) {
         if group.phase() != RUNNING {
-            self.last = Some(Box::new(outcome));
+            member.ended_with(outcome);
         }
     }
 }
@@ -127,7 +127,9 @@ impl Membership {
     pub(crate) fn settled(&mut self) {
         if !self.ending.settled {
             self.ending.settled = true;
-            self.group.health.first_run_over();
+            if self.member.settle() {
+                self.group.health.first_run_over();
+            }
         }
     }
 
@@ -164,21 +166,13 @@ impl Group {
         } = options;
         let has_parent = parent_token.is_some();
         let token = parent_token.map_or_else(CancellationToken::new, |parent| parent.child_token());
-        let serving = if delay.is_some() { CancellationToken::new() } else { token.clone() };
         let group = Arc::new(Group {
             core: Mutex::new(Core::new()),
             phase: AtomicU8::new(RUNNING),
             token,
-            serving,
+            token_shared: AtomicBool::new(has_parent),
             next_id: AtomicU64::new(1),
-            settings: Settings {
-                shutdown_timeout,
-                order: shutdown_order,
-                has_parent,
-                exit_on_third_signal,
-                lease,
-                delay,
-            },
+            settings: Settings { shutdown_timeout, order: shutdown_order, exit_on_third_signal, lease, delay },
             changed: Notify::new(),
             over: CancellationToken::new(),
             shutdown_watch: watch::Sender::new(false),
@@ -188,6 +182,7 @@ impl Group {
             listener_wanted: AtomicBool::new(false),
             reloads: AtomicU64::new(0),
         });
+        group.health.set_group(Arc::downgrade(&group) as Weak<Group>);
         if listen_os_signals {
             group.listen_os_signals();
         }
@@ -220,48 +215,36 @@ impl Group {
     /// Registers a routine about to be spawned, or `None` when the group no longer takes
     /// routines (rule 6).
     pub(crate) fn join(self: &Arc<Self>, id: Id, options: &mut RunOptions) -> Option<Membership> {
-        if self.phase() != RUNNING {
+        // Notices a token cancelled from outside (the watcher may not have run yet).
+        if self.is_shutting_down() {
             return None;
         }
-        // In reverse start order each member is cancelled on its turn, not with the group.
-        // A child of a cancelled token is born cancelled: asking the child, whose lock
-        // nobody else takes, notices a group token cancelled from outside without taking
-        // the group token's lock once more (every routine's task takes it when it ends).
-        let (token, cancelled) = match self.settings.order {
-            ShutdownOrder::AllAtOnce => {
-                let token = self.serving.child_token();
-                // With a lame-duck delay, `serving` is not the group's token: ask that too.
-                let cancelled = token.is_cancelled() || (self.settings.delay.is_some() && self.token.is_cancelled());
-                (token, cancelled)
-            }
-            ShutdownOrder::ReverseStart => (CancellationToken::new(), self.token.is_cancelled()),
-        };
-        if cancelled {
-            self.begin_shutdown(ShutdownReason::Cancelled);
-            return None;
-        }
-        let group: Weak<dyn View> = Arc::downgrade(self) as Weak<Group>;
         let joining = Joining {
             name: options.name.take(),
             grace: options.grace_period,
-            gate: options.readiness_gate.then(|| self.health.clone()),
+            gate: options.readiness_gate,
             heartbeat: options.heartbeat,
+            watched: options.timeout.is_some() || options.heartbeat.is_some() || options.singleton.is_some(),
             singleton: options.singleton.is_some(),
             reload: options.reload,
-            group,
+            health: self.health.clone(),
         };
-        let gate = joining.gate.is_some();
-        let member = Arc::new(Member::new(id, joining, token));
+        let gate = joining.gate;
+        let member = Arc::new(Member::new(id, joining));
         {
             let mut core = lock(&self.core);
             if !matches!(core.phase, Phase::Running) {
                 return None;
             }
             core.graced += usize::from(member.grace().is_some());
-            core.members.insert(id, member.clone());
-            self.health.joined(gate);
+            core.members.insert(member.clone());
+            let counted = self.health.is_counting();
+            if counted {
+                member.counted();
+            }
+            self.health.joined(counted, gate);
         }
-        self.watch_parent();
+        self.watch_token();
         Some(Membership { group: self.clone(), member, ending: Ending::default() })
     }
 
@@ -271,6 +254,8 @@ impl Group {
         let mut shutdown_took = None;
         let runs = ending.runs;
         let settled = ending.settled;
+        // Read before the lock, which is held as briefly as can be.
+        let now = (self.phase() != RUNNING).then(Instant::now);
         let (empty, over) = {
             let mut core = lock(&self.core);
             let core = &mut *core;
@@ -280,9 +265,10 @@ impl Group {
             // A member that ends during the shutdown goes in the shutdown report.
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
                 let since = shutdown.plan.asked_at(member.id);
-                let took = Instant::now().saturating_duration_since(since);
+                let took = now.unwrap_or_else(Instant::now).saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
-                core.stopped.push((member.clone(), how_it_stopped(member, ending), runs, took));
+                let how = how_it_stopped(member, &ending);
+                core.stopped.push(Stopped { member: member.clone(), how, runs, took });
             }
             let empty = core.members.is_empty();
             let over = empty && core.end_if_empty(false);
@@ -297,7 +283,7 @@ impl Group {
         };
         #[cfg(feature = "metrics")]
         self.observers.group_over(shutdown_took);
-        if !settled {
+        if !settled && member.settle() {
             self.health.first_run_over();
         }
         if member.take_reload_pending() {
@@ -396,12 +382,8 @@ impl Group {
         if !matches!(core.phase, Phase::Running) || old.is_killed() || !core.members.contains_key(&old.id) {
             return None;
         }
-        let token = match self.settings.order {
-            ShutdownOrder::AllAtOnce => self.serving.child_token(),
-            ShutdownOrder::ReverseStart => CancellationToken::new(),
-        };
-        let member = Arc::new(old.renewed(token));
-        core.members.insert(member.id, member.clone());
+        let member = Arc::new(old.renewed());
+        core.members.insert(member.clone());
         Some(member)
     }
 
@@ -418,7 +400,7 @@ impl Group {
             member
         };
         self.observers.killed(&member);
-        member.token.cancel();
+        member.cancel();
         member.stopping();
         Ok(())
     }
@@ -432,7 +414,22 @@ impl Group {
     /// Every routine began its first run, every readiness gate is ready, and the group is
     /// not shutting down.
     pub(crate) fn is_ready(self: &Arc<Self>) -> bool {
+        self.count_unsettled();
         self.health.is_ready() && !self.is_shutting_down()
+    }
+
+    /// Begins counting the unsettled routines, if not yet: from the first time someone
+    /// asks whether the group is ready.
+    pub(crate) fn count_unsettled(&self) {
+        if self.health.is_counting() {
+            return;
+        }
+        let core = lock(&self.core);
+        if self.health.is_counting() {
+            return;
+        }
+        let unsettled = core.members.values().filter(|member| member.count_if_unsettled()).count();
+        self.health.begin_counting(unsettled);
     }
 
     /// No routine is crash-looping, and the group is not over.
@@ -447,11 +444,20 @@ impl Group {
         if self.phase() != RUNNING {
             return true;
         }
-        if self.token.is_cancelled() {
+        if self.token_shared.load(Ordering::Acquire) && self.token.is_cancelled() {
             self.begin_shutdown(ShutdownReason::Cancelled);
             return true;
         }
         false
+    }
+
+    /// The group's token, handed out: from now on it may be cancelled from outside, which
+    /// the watcher notices.
+    pub(crate) fn share_token(self: &Arc<Self>) -> CancellationToken {
+        if !self.token_shared.swap(true, Ordering::AcqRel) {
+            self.watch_token();
+        }
+        self.token.clone()
     }
 
     pub(crate) fn watch_shutdown(&self) -> watch::Receiver<bool> {
@@ -479,9 +485,10 @@ impl Group {
             let mut plan =
                 Plan::new(self.settings.order, self.settings.shutdown_timeout, now, delay.unwrap_or(Duration::ZERO));
             if delay.is_none() {
-                // `serving`, cancelled below, is the members' tokens' parent.
-                plan.begin(&core.members, core.graced, None);
-                // For the gauge: those whose token this cancels are stopping.
+                // All at once, every member is cancelled now; in reverse start order,
+                // their turns come.
+                plan.begin(&core.members, core.graced);
+                // For the gauge: those this cancels are stopping.
                 #[cfg(feature = "metrics")]
                 cancelled.extend(core.members.values().cloned());
             }
@@ -502,13 +509,6 @@ impl Group {
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
         self.token.cancel();
-        // Without a delay, all at once, this cancels every member's context (`serving`
-        // is their parent: the group's token itself, or, in a group made with a delay
-        // that this shutdown skips, a token of its own); with a delay, or in reverse
-        // start order, the plan does it.
-        if delay.is_none() {
-            self.serving.cancel();
-        }
         #[cfg(feature = "metrics")]
         {
             cancelled.iter().for_each(|member| member.stopping());
@@ -668,7 +668,7 @@ impl Group {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
-                shutdown.plan.stop_all_now(&core.members, &self.serving, Instant::now());
+                shutdown.plan.stop_all_now(&core.members, Instant::now());
             }
             #[cfg(feature = "metrics")]
             {
@@ -682,13 +682,14 @@ impl Group {
 
 impl View for Group {
     fn is_ready(&self) -> bool {
+        self.count_unsettled();
         self.health.is_ready() && self.phase() == RUNNING
     }
     fn is_live(&self) -> bool {
         Group::is_live(self)
     }
     fn is_shutting_down(&self) -> bool {
-        self.phase() != RUNNING || self.token.is_cancelled()
+        self.phase() != RUNNING || (self.token_shared.load(Ordering::Acquire) && self.token.is_cancelled())
     }
     fn watch_shutdown(&self) -> watch::Receiver<bool> {
         Group::watch_shutdown(self)
@@ -699,17 +700,17 @@ impl View for Group {
 }
 
 /// How a member that ended during the shutdown stopped, for the shutdown report.
-fn how_it_stopped(member: &Member, ending: Ending) -> StopKind {
+fn how_it_stopped(member: &Member, ending: &Ending) -> Stop {
     if member.is_aborted_before_turn() {
-        StopKind::AbortedBeforeTurn
+        Stop::AbortedBeforeTurn
     } else if member.is_aborted() {
-        StopKind::Aborted
+        Stop::Aborted
     } else if member.is_killed() {
-        StopKind::Killed
+        Stop::Killed
     } else if ending.between_runs {
-        StopKind::BetweenRuns
+        Stop::BetweenRuns
     } else {
-        StopKind::Returned(ending.last.map_or(Outcome::Ok, |outcome| *outcome))
+        Stop::Returned
     }
 }
 

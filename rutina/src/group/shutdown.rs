@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
+use super::core::Members;
 use crate::id::IdMap;
 use crate::member::Member;
 use crate::{Id, ShutdownOrder};
@@ -92,22 +92,15 @@ impl Plan {
         turn.unwrap_or(self.cancel_at)
     }
 
-    /// Carries the plan out as far as it goes at `now`. `serving` is the token of the
-    /// members' contexts (all at once, it is cancelled when the delay ends).
-    pub(crate) fn advance(
-        &mut self,
-        members: &IdMap<Arc<Member>>,
-        graced: usize,
-        serving: &CancellationToken,
-        now: Instant,
-    ) -> Step {
+    /// Carries the plan out as far as it goes at `now`.
+    pub(crate) fn advance(&mut self, members: &Members, graced: usize, now: Instant) -> Step {
         let mut step = Step::default();
         if !self.begun {
             if now < self.cancel_at {
                 step.next = Some(self.cancel_at);
                 return step;
             }
-            self.begin(members, graced, Some(serving));
+            self.begin(members, graced);
             step.began = true;
         }
         if self.order == ShutdownOrder::ReverseStart {
@@ -117,7 +110,7 @@ impl Plan {
                 let Some(id) = self.pending.pop() else { break };
                 let Some(member) = members.get(&id) else { continue };
                 self.asked_at.insert(id, now);
-                member.token.cancel();
+                member.cancel();
                 if let Some(deadline) = member.grace().or(self.grace).and_then(|grace| now.checked_add(grace)) {
                     self.deadlines.push(Reverse((deadline, id)));
                 }
@@ -145,23 +138,25 @@ impl Plan {
         step
     }
 
-    /// The delay is over (or there is none): all at once, every member's context is
-    /// cancelled (through `serving`, unless the caller does it) and the grace periods
-    /// start; in reverse start order, the turns begin.
-    pub(crate) fn begin(&mut self, members: &IdMap<Arc<Member>>, graced: usize, serving: Option<&CancellationToken>) {
+    /// The delay is over (or there is none): all at once, every member is cancelled and
+    /// the grace periods start; in reverse start order, the turns begin.
+    pub(crate) fn begin(&mut self, members: &Members, graced: usize) {
         self.begun = true;
         let at = self.cancel_at;
         match self.order {
             ShutdownOrder::AllAtOnce => {
-                if let Some(serving) = serving {
-                    serving.cancel();
+                for member in members.values() {
+                    member.cancel_unwoken();
+                }
+                if let Some(member) = members.values().next() {
+                    member.health.wake_all();
                 }
                 self.group_deadline = self.grace.and_then(|grace| at.checked_add(grace));
                 // Most groups have no member with a grace period of its own: no walk.
                 if graced > 0 {
-                    for (id, member) in members {
+                    for member in members.values() {
                         if let Some(deadline) = member.grace().and_then(|grace| at.checked_add(grace)) {
-                            self.deadlines.push(Reverse((deadline, *id)));
+                            self.deadlines.push(Reverse((deadline, member.id)));
                         }
                     }
                 }
@@ -174,15 +169,15 @@ impl Plan {
     }
 
     /// Every member not yet asked to stop is, now (nobody will drive the plan).
-    pub(crate) fn stop_all_now(&mut self, members: &IdMap<Arc<Member>>, serving: &CancellationToken, now: Instant) {
+    pub(crate) fn stop_all_now(&mut self, members: &Members, now: Instant) {
         self.skip_delay(now);
         if !self.begun {
-            self.begin(members, 0, Some(serving));
+            self.begin(members, 0);
         }
         for id in self.pending.drain(..) {
             if let Some(member) = members.get(&id) {
                 self.asked_at.insert(id, now);
-                member.token.cancel();
+                member.cancel();
             }
         }
     }
