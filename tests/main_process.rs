@@ -1,7 +1,8 @@
 //! `rutina::main!` programs run as real child processes, signalled with `kill`: exit 0
 //! after a clean drain on SIGTERM, 1 with the error and its sources on stderr when a
 //! routine fails, 130 on a second SIGINT while a routine is stuck, and never unkillable;
-//! `setup` runs first (its subscriber shows rutina's logs) and its error exits 1.
+//! `setup` runs first (its subscriber shows rutina's logs) and its error exits 1;
+//! routines written by hand run as declared ones do.
 //!
 //! The programs are the `fixture_*` examples (`tests/fixtures/*.rs`), which `cargo test`
 //! builds along with this test. The test waits for lines the children print, never for
@@ -92,4 +93,16 @@ fn a_failed_setup_exits_1_with_its_error_and_starts_no_routine() {
     assert_eq!(code, 1, "stderr: {stderr}");
     // The whole of stderr: the error and its source, and nothing from the routine.
     assert_eq!(stderr, "error: cannot read the configuration\n  caused by: service.toml: no such file\n");
+}
+
+#[test]
+fn routines_written_by_hand_run_from_main_and_drain_on_sigterm() {
+    let mut program = Program::fixture("fixture_hand_written");
+    program.expect_line("ticker running");
+    program.expect_line("hello from a const");
+    program.expect_line("declared running");
+    program.signal("TERM");
+    program.expect_line("ticker cancelled");
+    let Finished { code, stderr, .. } = program.finish();
+    assert_eq!(code, 0, "stderr: {stderr}");
 }

@@ -1,6 +1,8 @@
 //! Expand: parse, validate, then generate. The output is data (a unit struct, its
-//! declared `RunOptions`) plus calls into `::rutina::__private`; every rule about runs,
-//! restarts and timeouts lives in the runtime.
+//! declared `RunOptions`) plus calls into rutina's public API (through the stable paths
+//! of `::rutina::__private` for the routine's items); every rule about runs, restarts and
+//! timeouts lives in the runtime. Every bound a user's code can fail is on a public item,
+//! so that no diagnostic names a private one.
 //!
 //! Errors never swallow the user's code: with a bad attribute or signature, the same
 //! items are generated (the fn body intact as `call`, default options, a `Routine`
@@ -76,8 +78,8 @@ pub(crate) fn main(input: TokenStream) -> TokenStream {
 }
 
 /// The unit struct named like the fn, the fn itself as its associated `call`, its
-/// `with_state`, and the impls that make it a routine: `Routine` + `Declared` when it
-/// takes no state, `StatefulRoutine<S>` when it does.
+/// `with_state`, and the impls that make it a routine: `Routine` when it takes no state,
+/// `StatefulRoutine<S>` when it does.
 fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> TokenStream {
     let RoutineFn { attrs, vis, sig, body } = func;
     let ident = &sig.ident;
@@ -152,10 +154,8 @@ fn stateless(
     );
     let (span, future) = run_future(sig);
     let (ctx, body) = match shape {
-        Some(shape) if shape.context => {
-            (quote!(__rutina_ctx), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(__rutina_ctx))))
-        }
-        Some(_) => (quote!(_), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call()))),
+        Some(shape) if shape.context => (quote!(__rutina_ctx), run_body(span, quote!(Self::call(__rutina_ctx)))),
+        Some(_) => (quote!(_), run_body(span, quote!(Self::call()))),
         None => (
             quote!(_),
             quote! {
@@ -182,7 +182,6 @@ fn stateless(
                 #options
             }
         },
-        quote!(impl ::rutina::__private::Declared for #ident {}),
     ]
 }
 
@@ -196,8 +195,8 @@ fn stateless(
 /// provides, `FromRef<T> for T`); each is spanned on its parameter's type. `with_state`
 /// returns an `impl Routine`, so that a state that cannot provide a parameter is
 /// reported as such where the routine is started too, not as a `WithState<..>` that is
-/// not a routine. The unit struct itself is not a `Routine` (nor `Declared`), so that
-/// `go(name)` does not compile.
+/// not a routine. The unit struct itself is not a `Routine`, so that `go(name)` does not
+/// compile.
 fn stateful(
     ident: &Ident,
     vis: &syn::Visibility,
@@ -222,7 +221,7 @@ fn stateful(
     let ctx = shape.context.then(|| quote!(__rutina_ctx));
     let args = ctx.iter().cloned().chain(params);
     let (span, future) = run_future(sig);
-    let call = quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(#(#args),*)));
+    let call = run_body(span, quote!(Self::call(#(#args),*)));
     let unraw = ident.unraw();
     let with_state_doc = format!(
         " `{unraw}` with the state its parameters are taken from (with `rutina::FromRef`, \
@@ -263,8 +262,9 @@ fn stateful(
 }
 
 /// The future type a run returns, and where it is located: on the fn's return type, so
-/// that a return type that is not `Result<(), E: Into<BoxError>>` (the `RoutineResult`
-/// bound of `routine_future`) or a future that is not `Send` is reported there.
+/// that a return type that is not `Result<(), E: Into<BoxError>>` (the bound of
+/// `rutina::RoutineReturn`, see [`run_body`]) or a future that is not `Send` is reported
+/// there.
 fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => first_span(ty),
@@ -277,6 +277,16 @@ fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
         > + ::core::marker::Send
     };
     (output, future)
+}
+
+/// The body of `run`: the fn's future, made now (so that it borrows nothing from the
+/// routine or its state), its result passed through the public `RoutineReturn`, whose
+/// diagnostic says what a routine returns. Located at `span`, the fn's return type.
+fn run_body(span: Span, call: TokenStream) -> TokenStream {
+    quote_spanned! {span=>
+        let __rutina_run = #call;
+        async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+    }
 }
 
 /// `Routine::options`: the declared options as builder calls on constants.
@@ -342,8 +352,10 @@ fn duration(duration: Duration) -> TokenStream {
 }
 
 /// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options,
-/// starting the routines in the order listed. Only public rutina API, but for the shims
-/// that place diagnostics (`run_setup`, `start`).
+/// starting the routines in the order listed. Public rutina API only, each call located
+/// on what the user wrote, so that a mistake is reported there and names public items:
+/// `MainFn` for an fn that takes arguments, `SetupReturn` for what `setup` returns,
+/// `IntoRoutine` for an entry.
 fn main_fn(args: &MainArgs) -> TokenStream {
     let mut options = Vec::new();
     if let Some(timeout) = &args.shutdown_timeout {
@@ -355,29 +367,37 @@ fn main_fn(args: &MainArgs) -> TokenStream {
         options.push(quote!(.shutdown_order(#order)));
     }
     let setup = args.setup.as_ref().map(|path| {
-        // Spanned on the path, so a fn that takes arguments, or returns what
-        // `SetupResult` does not cover, is reported there.
-        let span = Span::call_site().located_at(first_span(path));
-        let call = quote_spanned!(span=> ::rutina::__private::run_setup(#path));
+        let (span, call) = call_fn(path);
+        let result = quote_spanned!(span=> ::rutina::SetupReturn::into_result(#call));
         quote! {
-            if let ::core::result::Result::Err(__rutina_error) = #call {
-                return ::rutina::__private::setup_failed(&*__rutina_error);
+            if let ::core::result::Result::Err(__rutina_error) = #result {
+                ::std::eprintln!("{}", ::rutina::ErrorReport::new(&*__rutina_error));
+                return ::std::process::ExitCode::FAILURE;
             }
         }
     });
-    let routines = &args.routines;
+    let starts = args.routines.iter().map(|routine| {
+        let span = Span::call_site().located_at(first_span(routine));
+        quote_spanned!(span=> let _ = ::rutina::IntoRoutine::<()>::start(#routine, &__rutina, ());)
+    });
     quote! {
         fn main() -> ::std::process::ExitCode {
             #setup
             ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default() #(#options)*)
                 .run(|__rutina: ::rutina::Rutina| async move {
-                    #(
-                        let _ = ::rutina::__private::start(&__rutina, #routines);
-                    )*
+                    #(#starts)*
                     ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                 })
         }
     }
+}
+
+/// A call of the fn at `path` with no arguments, through the public `MainFn`, and where
+/// it is located: the path, so that an fn taking arguments, or returning what its key
+/// does not take, is reported there.
+fn call_fn(path: &syn::ExprPath) -> (Span, TokenStream) {
+    let span = Span::call_site().located_at(first_span(path));
+    (span, quote_spanned!(span=> ::rutina::MainFn::call(#path)))
 }
 
 fn first_span(tokens: impl ToTokens) -> Span {
@@ -448,8 +468,18 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(contains(&out, quote!(::rutina::__private::routine_future(Self::call(__rutina_ctx)))), "{out}");
-        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll_feed {})), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    let __rutina_run = Self::call(__rutina_ctx);
+                    async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(impl ::rutina::__private::Routine for poll_feed)), "{out}");
+        assert!(!contains(&out, quote!(IntoRoutine)), "{out}");
     }
 
     #[test]
@@ -499,7 +529,7 @@ mod tests {
         );
         assert!(contains(&out, quote!(.name("loop"))), "{out}");
         assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context))), "{out}");
-        assert!(contains(&out, quote!(routine_future(Self::call()))), "{out}");
+        assert!(contains(&out, quote!(let __rutina_run = Self::call();)), "{out}");
         let out = routine(
             quote!(name = "custom"),
             quote!(
@@ -522,8 +552,19 @@ mod tests {
                 }
             ),
         );
-        // The struct, the impl with `call`, `call` itself, `with_state`, `Routine`, `Declared`.
-        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 6);
+        // The struct, the impl with `call`, `call` itself, `with_state`, `Routine`.
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
+        let out = routine(
+            quote!(),
+            quote!(
+                #[cfg(unix)]
+                async fn a(db: Db) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        // The struct, the impl with `call`, `call` itself, `with_state`, `StatefulRoutine`.
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
     }
 
     #[test]
@@ -560,7 +601,7 @@ mod tests {
         );
         assert!(!text.contains("Self :: call"), "{text}");
         // Treated as a routine without state, so that where it is used nothing cascades.
-        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll {})), "{out}");
+        assert!(contains(&out, quote!(impl ::rutina::__private::Routine for poll)), "{out}");
         assert!(contains(&out, quote!(fn with_state<__RutinaState>(self, state: __RutinaState) -> Self)), "{out}");
     }
 
@@ -614,11 +655,11 @@ mod tests {
             contains(
                 &out,
                 quote! {
-                    ::rutina::__private::routine_future(Self::call(
+                    let __rutina_run = Self::call(
                         __rutina_ctx,
                         <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state),
                         <__RutinaState as ::rutina::__private::Provides<Arc<Config> >>::provide(__rutina_state)
-                    ))
+                    );
                 }
             ),
             "{out}"
@@ -626,7 +667,7 @@ mod tests {
         assert!(contains(&out, quote!(.name("consumer").on_error(::rutina::__private::Policy::Restart))), "{out}");
         // Not a routine by itself, nor something `main!` can start.
         assert!(!contains(&out, quote!(::rutina::__private::Routine for consumer)), "{out}");
-        assert!(!contains(&out, quote!(Declared)), "{out}");
+        assert!(!contains(&out, quote!(IntoRoutine)), "{out}");
 
         // Without a context, the state alone.
         let out = routine(
@@ -738,8 +779,8 @@ mod tests {
                     fn main() -> ::std::process::ExitCode {
                         ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default())
                             .run(|__rutina: ::rutina::Rutina| async move {
-                                let _ = ::rutina::__private::start(&__rutina, a);
-                                let _ = ::rutina::__private::start(&__rutina, jobs::poll);
+                                let _ = ::rutina::IntoRoutine::<()>::start(a, &__rutina, ());
+                                let _ = ::rutina::IntoRoutine::<()>::start(jobs::poll, &__rutina, ());
                                 ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                             })
                     }
@@ -774,7 +815,7 @@ mod tests {
     }
 
     #[test]
-    fn main_setup_is_called_through_run_setup() {
+    fn main_setup_is_called_through_main_fn() {
         for path in [quote!(init_logging), quote!(config::load), quote!(<Config as Init>::init)] {
             let out = main(quote!(routines: [a], setup: #path));
             assert!(!contains(&out, quote!(compile_error)), "{out}");
@@ -782,9 +823,13 @@ mod tests {
                 contains(
                     &out,
                     quote! {
-                        if let ::core::result::Result::Err(__rutina_error) = ::rutina::__private::run_setup(#path) {
-                            return ::rutina::__private::setup_failed(&*__rutina_error);
+                        if let ::core::result::Result::Err(__rutina_error) =
+                            ::rutina::SetupReturn::into_result(::rutina::MainFn::call(#path))
+                        {
+                            ::std::eprintln!("{}", ::rutina::ErrorReport::new(&*__rutina_error));
+                            return ::std::process::ExitCode::FAILURE;
                         }
+                        ::rutina::Main::new
                     }
                 ),
                 "{out}"
@@ -793,7 +838,7 @@ mod tests {
         // A mistake in `setup` is reported, and `main` is still defined (without it).
         let out = main(quote!(routines: [a], setup: || init()));
         assert!(contains(&out, quote!(fn main())), "{out}");
-        assert!(!contains(&out, quote!(run_setup)), "{out}");
+        assert!(!contains(&out, quote!(SetupReturn)), "{out}");
         assert_eq!(normalized(out).matches("compile_error").count(), 1);
     }
 

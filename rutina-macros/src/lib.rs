@@ -286,8 +286,12 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Entries are paths to `#[rutina::routine]` items (`poll_feed`, `jobs::poll`), started
-/// in the order listed. Besides `routines`, each key optional and given at most once:
+/// Entries are paths (`poll_feed`, `jobs::poll`, `TICKER`) whose value is a routine: a
+/// `#[rutina::routine]` item, a unit struct or a const of a type that implements
+/// [`rutina::Routine`](https://docs.rs/rutina/latest/rutina/trait.Routine.html) by hand,
+/// or a plain `async fn(Context) -> Result<(), E>` (with default options). They are
+/// started in the order listed, each with `rutina::IntoRoutine::start`. Besides
+/// `routines`, each key optional and given at most once:
 ///
 /// | key | value | when omitted |
 /// |---|---|---|
@@ -366,11 +370,12 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// An empty `main!`, an empty `routines` list, an unknown or duplicate key, a malformed
 /// or zero duration, an unknown or quoted shutdown order, an entry that is not a path,
 /// and a `setup` that is not a path (a closure, a block, a call: `setup: init()`) are
-/// compile errors on the offending token. An entry that is not a `#[rutina::routine]`
-/// item (a plain `async fn`, a closure) is a type error on that entry, saying to add the
-/// attribute. A `setup` fn that takes arguments is a type error on its path; one that is
+/// compile errors on the offending token. An entry that is not a routine (a struct
+/// without a `Routine` impl, an fn of another shape, a `#[rutina::routine]` fn with
+/// parameters) is a type error on that entry, saying to add the attribute or implement
+/// `Routine`. A `setup` fn that takes arguments is a type error on its path; one that is
 /// `async` or returns anything but `()` or `Result<(), E>` too, saying what `setup` may
-/// return.
+/// return. Each error names public items only (`IntoRoutine`, `MainFn`, `SetupReturn`).
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     expand::main(input.into()).into()

@@ -299,7 +299,7 @@ fn is_context(path: &syn::Path) -> bool {
 }
 
 /// A return type that may name a `Result` (any path: `Result<(), E>`, `anyhow::Result<()>`,
-/// an alias; the `RoutineResult` bound in the expansion checks it for real), as opposed to
+/// an alias; the `rutina::RoutineReturn` bound in the expansion checks it for real), as opposed to
 /// one that cannot (`()`, a reference, `impl Trait`, ...).
 fn could_be_result(ty: &syn::Type) -> bool {
     matches!(peel(ty), syn::Type::Path(_) | syn::Type::Macro(_) | syn::Type::Verbatim(_))

@@ -463,7 +463,7 @@ mod systemd;
 pub mod __private;
 
 pub use crate::context::Context;
-pub use crate::entry::Main;
+pub use crate::entry::{IntoRoutine, Main, MainFn, RoutineReturn, SetupReturn};
 pub use crate::error::{BoxError, Error, ErrorReport, HungError, PanicError, RoutineError, SharedError, TimeoutError};
 pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
