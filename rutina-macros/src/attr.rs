@@ -87,9 +87,17 @@ pub(crate) struct MainArgs {
     pub(crate) list_span: Option<Span>,
     pub(crate) shutdown_timeout: Option<Spanned<Duration>>,
     pub(crate) shutdown_order: Option<Spanned<&'static str>>,
+    /// `shutdown_delay: "5s"`: the lame-duck delay (`Options::shutdown_delay`).
+    pub(crate) shutdown_delay: Option<Spanned<Duration>>,
     /// `setup: init_logging`: the fn called before the runtime is built, as written
     /// (its tokens keep their spans).
     pub(crate) setup: Option<syn::ExprPath>,
+    /// `state: App::connect`: the fn (maybe `async`) that makes the state the routines'
+    /// parameters are taken from, called inside the runtime before any routine starts.
+    pub(crate) state: Option<syn::ExprPath>,
+    /// `lease: make_backend`: the fn (maybe `async`) that makes the lease backend of the
+    /// singleton routines, called inside the runtime before the group is made.
+    pub(crate) lease: Option<syn::ExprPath>,
 }
 
 /// One key a macro accepts, with how it is written (shown in messages).
@@ -120,7 +128,10 @@ const MAIN_KEYS: &[Key] = &[
     key("routines", "routines: [http_server, metrics_server]"),
     key("shutdown_timeout", "shutdown_timeout: \"30s\""),
     key("shutdown_order", "shutdown_order: ReverseStart"),
+    key("shutdown_delay", "shutdown_delay: \"5s\""),
     key("setup", "setup: init_logging"),
+    key("state", "state: App::connect"),
+    key("lease", "lease: make_lease"),
 ];
 
 const DURATION_HINT: &str = "write it like \"250ms\", \"5s\" or \"1m 30s\"";
@@ -201,7 +212,12 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
                 let order = variant(&SHUTDOWN_ORDER, &key, ":", &value);
                 set(&mut args.shutdown_order, errors.ok(order), duplicate);
             }
-            "setup" => set(&mut args.setup, errors.ok(setup_path(&key, spec, &value)), duplicate),
+            "shutdown_delay" => {
+                set(&mut args.shutdown_delay, errors.ok(duration(&format!("`{key}`"), spec, &value)), duplicate);
+            }
+            "setup" => set(&mut args.setup, errors.ok(fn_path(&key, spec, SETUP_WHEN, &value)), duplicate),
+            "state" => set(&mut args.state, errors.ok(fn_path(&key, spec, STATE_WHEN, &value)), duplicate),
+            "lease" => set(&mut args.lease, errors.ok(fn_path(&key, spec, LEASE_WHEN, &value)), duplicate),
             _ => {}
         }
     }
@@ -573,9 +589,17 @@ fn routine_path(entry: &Expr, errors: &mut Errors) -> Option<syn::Path> {
     }
 }
 
-/// `setup: init_logging`: the path of an fn (`init_logging`, `config::load`,
-/// `Config::init`), which `main!` calls; not a call, a closure or a block.
-fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPath> {
+/// When `main!` calls `setup`'s fn, for messages.
+const SETUP_WHEN: &str = "once, before it starts the runtime";
+/// When `main!` calls `state`'s fn, for messages.
+const STATE_WHEN: &str = "once, inside the runtime, before it starts the routines";
+/// When `main!` calls `lease`'s fn, for messages.
+const LEASE_WHEN: &str = "once, inside the runtime, before it makes the group";
+
+/// `setup: init_logging`, `state: App::connect`, `lease: make_lease`: the path of an fn
+/// (`init_logging`, `config::load`, `Config::init`), which `main!` calls `when`; not a
+/// call, a closure or a block.
+fn fn_path(key: &Ident, spec: &Key, when: &str, value: &Expr) -> syn::Result<syn::ExprPath> {
     match value {
         Expr::Path(path) if path.attrs.is_empty() => Ok(path.clone()),
         // `setup: init_logging()`: the fn is called by `main!`, not by the user.
@@ -586,11 +610,7 @@ fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPat
         {
             Err(syn::Error::new(
                 call.paren_token.span.join(),
-                format!(
-                    "write the fn without calling it: `{key}: {}`; {MAIN} calls it once, \
-                     before it starts the runtime",
-                    code(&call.func)
-                ),
+                format!("write the fn without calling it: `{key}: {}`; {MAIN} calls it {when}", code(&call.func)),
             ))
         }
         _ => Err(syn::Error::new_spanned(

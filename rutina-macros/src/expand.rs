@@ -196,7 +196,8 @@ fn stateless(
 /// returns an `impl Routine`, so that a state that cannot provide a parameter is
 /// reported as such where the routine is started too, not as a `WithState<..>` that is
 /// not a routine. The unit struct itself is not a `Routine`, so that `go(name)` does not
-/// compile.
+/// compile; it is an `IntoRoutine<&S>` for the same states, which `rutina::main!` starts
+/// it with.
 fn stateful(
     ident: &Ident,
     vis: &syn::Visibility,
@@ -256,6 +257,23 @@ fn stateful(
                     #call
                 }
                 #options
+            }
+        },
+        // `rutina::main!` with a `state` starts it with `IntoRoutine::start(name, &rutina,
+        // &state)`: given a reference to a state that provides its parameters, it is paired
+        // with a clone of it. Not for `()`, which `main!` without a state gives: that error
+        // says to give it one.
+        quote! {
+            impl<'__rutina, #state> ::rutina::__private::IntoRoutine<&'__rutina #state> for #ident
+            where
+                #provides
+                #state: ::core::clone::Clone + ::core::marker::Send + 'static,
+            {
+                type Routine = ::rutina::__private::WithState<#ident, #state>;
+
+                fn into_routine(self, state: &'__rutina #state) -> Self::Routine {
+                    ::rutina::__private::WithState::new(self, ::core::clone::Clone::clone(state))
+                }
             }
         },
     ]
@@ -351,16 +369,22 @@ fn duration(duration: Duration) -> TokenStream {
     quote!(::rutina::__private::Duration::new(#secs, #nanos))
 }
 
-/// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options,
-/// starting the routines in the order listed. Public rutina API only, each call located
-/// on what the user wrote, so that a mistake is reported there and names public items:
-/// `MainFn` for an fn that takes arguments, `SetupReturn` for what `setup` returns,
-/// `IntoRoutine` for an entry.
+/// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options (the
+/// lease backend made by `lease` inside the runtime, with `Main::configure`), then
+/// `state`, then the routines in the order listed, each given the state. Public rutina API
+/// only, each call located on what the user wrote, so that a mistake is reported there
+/// and names public items: `MainFn` for an fn that takes arguments, `SetupReturn` for
+/// what `setup` returns, `Options::lease` for a lease that is not one, `IntoRoutine` for an
+/// entry.
 fn main_fn(args: &MainArgs) -> TokenStream {
     let mut options = Vec::new();
     if let Some(timeout) = &args.shutdown_timeout {
         let timeout = duration(timeout.value);
         options.push(quote!(.shutdown_timeout(#timeout)));
+    }
+    if let Some(delay) = &args.shutdown_delay {
+        let delay = duration(delay.value);
+        options.push(quote!(.shutdown_delay(#delay)));
     }
     if let Some(order) = &args.shutdown_order {
         let order = variant_path(SHUTDOWN_ORDER.ty, order);
@@ -376,20 +400,67 @@ fn main_fn(args: &MainArgs) -> TokenStream {
             }
         }
     });
+    let configure = args.lease.as_ref().map(|path| {
+        let (span, lease) = made(path);
+        let options = quote_spanned!(span=> __rutina_options.lease(__rutina_lease));
+        quote! {
+            .configure(|__rutina_options: ::rutina::Options| async move {
+                let __rutina_lease = #lease;
+                ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(#options)
+            })
+        }
+    });
+    let state = args.state.as_ref().map(|path| {
+        let (_, state) = made(path);
+        quote!(let __rutina_state = #state;)
+    });
+    let given = match state {
+        Some(_) => quote!(&__rutina_state),
+        None => quote!(()),
+    };
     let starts = args.routines.iter().map(|routine| {
         let span = Span::call_site().located_at(first_span(routine));
-        quote_spanned!(span=> let _ = ::rutina::IntoRoutine::<()>::start(#routine, &__rutina, ());)
+        let trait_path = match &args.state {
+            Some(_) => quote_spanned!(span=> ::rutina::IntoRoutine),
+            None => quote_spanned!(span=> ::rutina::IntoRoutine::<()>),
+        };
+        quote_spanned!(span=> let _ = #trait_path::start(#routine, &__rutina, #given);)
     });
     quote! {
         fn main() -> ::std::process::ExitCode {
             #setup
             ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default() #(#options)*)
+                #configure
                 .run(|__rutina: ::rutina::Rutina| async move {
+                    #state
                     #(#starts)*
                     ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                 })
         }
     }
+}
+
+/// What the fn at `path` (`state`'s, `lease`'s) made, in an async block that returns a
+/// `Result<_, BoxError>`: the fn is called, its value awaited if it is a future, and
+/// taken out of its `Ok` with `?` if it is a `Result` (an error that does not convert
+/// into a `BoxError` is reported on the path). The macro cannot tell an `async fn` from
+/// a plain one, nor a `Result` from a value: the runtime's `__private` tags tell them
+/// apart by the value's concrete type (autoref specialization), and cannot fail.
+fn made(path: &syn::ExprPath) -> (Span, TokenStream) {
+    let (span, call) = call_fn(path);
+    // Located on the path, so that `?`'s error (a `Result` whose error does not convert)
+    // points there.
+    let value = quote_spanned!(span=> (&__rutina_made).__rutina_result().made(__rutina_made)?);
+    let made = quote! {
+        {
+            #[allow(unused_imports)]
+            use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+            let __rutina_made = #call;
+            let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+            #value
+        }
+    };
+    (span, made)
 }
 
 /// A call of the fn at `path` with no arguments, through the public `MainFn`, and where
@@ -563,8 +634,9 @@ mod tests {
                 }
             ),
         );
-        // The struct, the impl with `call`, `call` itself, `with_state`, `StatefulRoutine`.
-        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
+        // The struct, the impl with `call`, `call` itself, `with_state`, `StatefulRoutine`,
+        // `IntoRoutine`.
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 6);
     }
 
     #[test]
@@ -665,9 +737,27 @@ mod tests {
             "{out}"
         );
         assert!(contains(&out, quote!(.name("consumer").on_error(::rutina::__private::Policy::Restart))), "{out}");
-        // Not a routine by itself, nor something `main!` can start.
+        // Not a routine by itself; `main!` starts it given a reference to a state.
         assert!(!contains(&out, quote!(::rutina::__private::Routine for consumer)), "{out}");
-        assert!(!contains(&out, quote!(IntoRoutine)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    impl<'__rutina, __RutinaState> ::rutina::__private::IntoRoutine<&'__rutina __RutinaState> for consumer
+                    where
+                        #provides
+                        __RutinaState: ::core::clone::Clone + ::core::marker::Send + 'static,
+                    {
+                        type Routine = ::rutina::__private::WithState<consumer, __RutinaState>;
+
+                        fn into_routine(self, state: &'__rutina __RutinaState) -> Self::Routine {
+                            ::rutina::__private::WithState::new(self, ::core::clone::Clone::clone(state))
+                        }
+                    }
+                }
+            ),
+            "{out}"
+        );
 
         // Without a context, the state alone.
         let out = routine(
@@ -839,6 +929,79 @@ mod tests {
         let out = main(quote!(routines: [a], setup: || init()));
         assert!(contains(&out, quote!(fn main())), "{out}");
         assert!(!contains(&out, quote!(SetupReturn)), "{out}");
+        assert_eq!(normalized(out).matches("compile_error").count(), 1);
+    }
+
+    #[test]
+    fn main_state_is_made_in_the_runtime_and_given_to_every_routine() {
+        let out = main(quote!(state: App::connect, routines: [a, jobs::poll]));
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        let made = quote! {
+            {
+                #[allow(unused_imports)]
+                use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+                let __rutina_made = ::rutina::MainFn::call(App::connect);
+                let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+                (&__rutina_made).__rutina_result().made(__rutina_made)?
+            }
+        };
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    .run(|__rutina: ::rutina::Rutina| async move {
+                        let __rutina_state = #made;
+                        let _ = ::rutina::IntoRoutine::start(a, &__rutina, &__rutina_state);
+                        let _ = ::rutina::IntoRoutine::start(jobs::poll, &__rutina, &__rutina_state);
+                        ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
+                    })
+                }
+            ),
+            "{out}"
+        );
+        assert!(!contains(&out, quote!(configure)), "{out}");
+    }
+
+    #[test]
+    fn main_lease_is_made_in_the_runtime_before_the_group() {
+        let out = main(quote!(lease: leases::make, shutdown_delay: "1m", routines: [a]));
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    ::rutina::Main::new(
+                        <::rutina::Options as ::core::default::Default>::default()
+                            .shutdown_delay(::rutina::__private::Duration::new(60u64, 0u32))
+                    )
+                }
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    .configure(|__rutina_options: ::rutina::Options| async move {
+                        let __rutina_lease = {
+                            #[allow(unused_imports)]
+                            use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+                            let __rutina_made = ::rutina::MainFn::call(leases::make);
+                            let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+                            (&__rutina_made).__rutina_result().made(__rutina_made)?
+                        };
+                        ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(
+                            __rutina_options.lease(__rutina_lease)
+                        )
+                    })
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(let _ = ::rutina::IntoRoutine::<()>::start(a, &__rutina, ());)), "{out}");
+        // A zero delay is reported; `main` is still defined.
+        let out = main(quote!(routines: [a], shutdown_delay: "0s"));
+        assert!(contains(&out, quote!(fn main())), "{out}");
         assert_eq!(normalized(out).matches("compile_error").count(), 1);
     }
 

@@ -81,6 +81,15 @@ pub(crate) fn check_main_args(args: &MainArgs, errors: &mut Errors) {
              they need",
         );
     }
+    if let Some(delay) = &args.shutdown_delay
+        && delay.value.is_zero()
+    {
+        errors.at(
+            delay.span,
+            "`shutdown_delay` must be greater than zero: it is how long the group stays up, \
+             not ready, after a shutdown begins; remove it to cancel the routines at once",
+        );
+    }
 }
 
 /// Checks the struct under `#[derive(rutina::FromRef)]`: a struct with named fields, not

@@ -208,7 +208,7 @@ fn main_errors() {
         errors,
         [
             "unknown key `shutdown` in rutina::main!; expected one of `routines`, \
-             `shutdown_timeout`, `shutdown_order`, `setup`",
+             `shutdown_timeout`, `shutdown_order`, `shutdown_delay`, `setup`, `state`, `lease`",
             "duplicate key `routines` in rutina::main!; each key may be given once",
         ]
     );
@@ -222,6 +222,37 @@ fn main_errors() {
     assert!(errors[0].starts_with("expected `:` after `routines`"), "{errors:?}");
     let (_, errors) = main_args(quote!(routines: [a], shutdown_timeout: 30));
     assert!(errors[0].contains("must be a duration string"), "{errors:?}");
+}
+
+#[test]
+fn main_state_lease_and_shutdown_delay() {
+    let (args, errors) = main_args(quote!(
+        routines: [a],
+        state: App::connect,
+        lease: leases::make,
+        shutdown_delay: "5s",
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let path = |path: Option<syn::ExprPath>| path.map(|path| quote!(#path).to_string());
+    assert_eq!(path(args.state), Some("App :: connect".to_owned()));
+    assert_eq!(path(args.lease), Some("leases :: make".to_owned()));
+    assert_eq!(args.shutdown_delay.map(|d| d.value), Some(Duration::from_secs(5)));
+
+    let (_, errors) = main_args(quote!(routines: [a], state: App::connect(), lease: || backend()));
+    assert_eq!(
+        errors,
+        [
+            "write the fn without calling it: `state: App::connect`; rutina::main! calls it once, \
+             inside the runtime, before it starts the routines",
+            "`lease` must be the name of an fn taking no arguments, like `lease: make_lease` (not a \
+             call, a closure or a block: put the code in an fn)",
+        ]
+    );
+    let (_, errors) = main_args(quote!(routines: [a], lease: make(), shutdown_delay: 5, state: a, state: b));
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].ends_with("calls it once, inside the runtime, before it makes the group"), "{errors:?}");
+    assert_eq!(errors[1], "`shutdown_delay` must be a duration string, like `shutdown_delay: \"5s\"`");
+    assert_eq!(errors[2], "duplicate key `state` in rutina::main!; each key may be given once");
 }
 
 #[test]
