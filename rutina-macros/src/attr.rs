@@ -69,10 +69,30 @@ pub(crate) struct RoutineArgs {
     pub(crate) timeout: Option<Spanned<Duration>>,
     pub(crate) max_count: Option<Spanned<u32>>,
     pub(crate) name: Option<Spanned<String>>,
-    pub(crate) backoff: Option<Spanned<Duration>>,
+    pub(crate) backoff: Option<Spanned<BackoffArg>>,
+    /// `backoff_reset = "1m"`: `Backoff::reset_after`.
+    pub(crate) backoff_reset: Option<Spanned<Duration>>,
     pub(crate) restart_intensity: Option<Intensity>,
     pub(crate) grace_period: Option<Spanned<Duration>>,
     pub(crate) readiness_gate: Option<Spanned<bool>>,
+    /// `every = "2s"`: a fixed-rate schedule.
+    pub(crate) every: Option<Spanned<Duration>>,
+    /// `cron = "0 */5 * * * *"`: the expression as written (checked by `valid.rs`).
+    pub(crate) cron: Option<Spanned<String>>,
+    pub(crate) heartbeat: Option<Spanned<Duration>>,
+    pub(crate) reload: Option<Spanned<bool>>,
+    /// `singleton = "key"`: the key of the lease.
+    pub(crate) singleton: Option<Spanned<String>>,
+    /// Whether `cron` was written before `every` (an error, reported on the second).
+    pub(crate) cron_first: bool,
+}
+
+/// `backoff = ".."`: a duration (a fixed delay; `"0s"`, none) or a range `"100ms..30s"`
+/// (exponential, from the first to the second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BackoffArg {
+    Fixed(Duration),
+    Exponential { initial: Duration, max: Duration },
 }
 
 /// The input of `rutina::main!`.
@@ -118,10 +138,16 @@ const ROUTINE_KEYS: &[Key] = &[
     key("timeout", "timeout = \"5s\""),
     key("max_count", "max_count = 3"),
     key("name", "name = \"http\""),
-    key("backoff", "backoff = \"100ms\""),
+    key("backoff", "backoff = \"100ms..30s\""),
+    key("backoff_reset", "backoff_reset = \"1m\""),
     key("restart_intensity", "restart_intensity = (5, \"1m\")"),
     key("grace_period", "grace_period = \"10s\""),
     Key { flag: true, ..key("readiness_gate", "readiness_gate = true") },
+    key("every", "every = \"2s\""),
+    key("cron", "cron = \"0 */5 * * * *\""),
+    key("heartbeat", "heartbeat = \"30s\""),
+    Key { flag: true, ..key("reload", "reload = true") },
+    key("singleton", "singleton = \"billing-cleanup\""),
 ];
 
 const MAIN_KEYS: &[Key] = &[
@@ -153,15 +179,23 @@ pub(crate) fn parse_routine_args(tokens: TokenStream, errors: &mut Errors) -> Ro
                 set(&mut args.max_count, errors.ok(count(&named, spec, MAX_COUNT_MEANING, &value)), duplicate);
             }
             "name" => set(&mut args.name, errors.ok(string(&key, spec, &value)), duplicate),
-            "backoff" => set(&mut args.backoff, errors.ok(duration(&named, spec, &value)), duplicate),
+            "backoff" => set(&mut args.backoff, errors.ok(backoff(&key, spec, &value)), duplicate),
+            "backoff_reset" => set(&mut args.backoff_reset, errors.ok(duration(&named, spec, &value)), duplicate),
             "restart_intensity" => {
                 set(&mut args.restart_intensity, restart_intensity(&key, spec, &value, errors), duplicate);
             }
             "grace_period" => set(&mut args.grace_period, errors.ok(duration(&named, spec, &value)), duplicate),
             "readiness_gate" => set(&mut args.readiness_gate, errors.ok(boolean(&key, spec, &value)), duplicate),
+            "every" => set(&mut args.every, errors.ok(duration(&named, spec, &value)), duplicate),
+            "cron" => set(&mut args.cron, errors.ok(string(&key, spec, &value)), duplicate),
+            "heartbeat" => set(&mut args.heartbeat, errors.ok(duration(&named, spec, &value)), duplicate),
+            "reload" => set(&mut args.reload, errors.ok(boolean(&key, spec, &value)), duplicate),
+            "singleton" => set(&mut args.singleton, errors.ok(string(&key, spec, &value)), duplicate),
             _ => {}
         }
     }
+    let position = |name: &str| seen.iter().position(|key| key == name);
+    args.cron_first = position("cron") < position("every");
     args
 }
 
@@ -442,6 +476,56 @@ fn duration(what: &str, spec: &Key, value: &Expr) -> syn::Result<Spanned<Duratio
             lit.span(),
             format!("invalid duration {written:?} for {what}: {reason}; {DURATION_HINT}"),
         )),
+    }
+}
+
+/// `backoff = "1s"` (fixed), `"0s"` (none) or `"100ms..30s"` (exponential from the first
+/// to the second). Each end is parsed here; `valid.rs` checks that a range goes up from a
+/// non-zero start.
+fn backoff(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<Spanned<BackoffArg>> {
+    let what = format!("`{key}`");
+    let Some(lit) = lit_str(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!(
+                "{what} must be a duration string, a fixed delay like `{key} = \"1s\"`, or a range \
+                 for an exponential backoff, like `{}`",
+                spec.example
+            ),
+        ));
+    };
+    let written = lit.value();
+    let Some((initial, max)) = written.split_once("..") else {
+        let delay = duration(&what, spec, value)?;
+        return Ok(Spanned { value: BackoffArg::Fixed(delay.value), span: delay.span });
+    };
+    let error = |message: String| Err(syn::Error::new(lit.span(), message));
+    let range = |end: &str| {
+        humantime::parse_duration(end.trim()).map_err(|reason| {
+            format!(
+                "invalid duration {:?} in the range of {what}, {written:?}: {reason}; write the range \
+                 like `{}`, from the first delay to the largest",
+                end.trim(),
+                spec.example
+            )
+        })
+    };
+    if max.starts_with('=') {
+        return error(format!(
+            "write the range of {what} without `=`, like `{}`: the largest delay is always included",
+            spec.example
+        ));
+    }
+    if initial.trim().is_empty() || max.trim().is_empty() {
+        return error(format!(
+            "the range of {what}, {written:?}, needs both ends: the first delay and the largest, \
+             like `{}`",
+            spec.example
+        ));
+    }
+    match (range(initial), range(max)) {
+        (Ok(initial), Ok(max)) => Ok(Spanned { value: BackoffArg::Exponential { initial, max }, span: lit.span() }),
+        (Err(message), _) | (_, Err(message)) => error(message),
     }
 }
 

@@ -16,7 +16,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 
-use crate::attr::{self, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
+use crate::attr::{self, BackoffArg, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
 use crate::errors::Errors;
 use crate::item::{self, RoutineFn};
 use crate::valid::{self, Shape};
@@ -307,13 +307,24 @@ fn run_body(span: Span, call: TokenStream) -> TokenStream {
     }
 }
 
-/// `Routine::options`: the declared options as builder calls on constants.
+/// `Routine::options`: the declared options as builder calls on constants. A schedule
+/// (`every`, `cron`) comes before `on_done`, which it sets to `Restart`, so that an
+/// `on_done` written in the attribute wins.
 fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
     let name = match &args.name {
         Some(name) => Literal::string(&name.value),
         None => Literal::string(&ident.unraw().to_string()),
     };
+    let flag = |value: bool| Ident::new(if value { "true" } else { "false" }, Span::call_site());
     let mut calls = vec![quote!(.name(#name))];
+    if let Some(every) = &args.every {
+        let every = duration(every.value);
+        calls.push(quote!(.every(#every)));
+    }
+    if let Some(cron) = &args.cron {
+        let cron = Literal::string(&cron.value);
+        calls.push(quote!(.cron(::rutina::__private::cron(#cron))));
+    }
     if let Some(policy) = &args.on_done {
         let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_done(#policy)));
@@ -330,9 +341,26 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
         let max_count = Literal::u32_suffixed(max_count.value);
         calls.push(quote!(.max_count(#max_count)));
     }
-    if let Some(backoff) = &args.backoff {
-        let backoff = duration(backoff.value);
-        calls.push(quote!(.backoff(::rutina::__private::Backoff::fixed(#backoff))));
+    let backoff = args.backoff.as_ref().map(|backoff| match backoff.value {
+        BackoffArg::Fixed(delay) if delay.is_zero() => quote!(::rutina::__private::Backoff::none()),
+        BackoffArg::Fixed(delay) => {
+            let delay = duration(delay);
+            quote!(::rutina::__private::Backoff::fixed(#delay))
+        }
+        BackoffArg::Exponential { initial, max } => {
+            let (initial, max) = (duration(initial), duration(max));
+            quote!(::rutina::__private::Backoff::exponential(#initial, #max))
+        }
+    });
+    match (backoff, &args.backoff_reset) {
+        (Some(backoff), None) => calls.push(quote!(.backoff(#backoff))),
+        (backoff, Some(reset)) => {
+            let backoff = backoff
+                .unwrap_or_else(|| quote!(<::rutina::__private::Backoff as ::core::default::Default>::default()));
+            let reset = duration(reset.value);
+            calls.push(quote!(.backoff(#backoff.reset_after(#reset))));
+        }
+        (None, None) => {}
     }
     if let Some(intensity) = &args.restart_intensity {
         let max_restarts = Literal::u32_suffixed(intensity.max_restarts.value);
@@ -344,8 +372,20 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
         calls.push(quote!(.grace_period(#grace_period)));
     }
     if let Some(gate) = &args.readiness_gate {
-        let gate = Ident::new(if gate.value { "true" } else { "false" }, Span::call_site());
+        let gate = flag(gate.value);
         calls.push(quote!(.readiness_gate(#gate)));
+    }
+    if let Some(heartbeat) = &args.heartbeat {
+        let heartbeat = duration(heartbeat.value);
+        calls.push(quote!(.heartbeat(#heartbeat)));
+    }
+    if let Some(reload) = &args.reload {
+        let reload = flag(reload.value);
+        calls.push(quote!(.reload(#reload)));
+    }
+    if let Some(key) = &args.singleton {
+        let key = Literal::string(&key.value);
+        calls.push(quote!(.singleton(#key)));
     }
     quote! {
         fn options(&self) -> ::rutina::__private::RunOptions {
@@ -586,6 +626,81 @@ mod tests {
             ),
         );
         assert!(contains(&out, quote!(.name("consumer").readiness_gate(false))), "{out}");
+    }
+
+    #[test]
+    fn schedules_and_backoffs_become_builder_calls() {
+        let body = quote!(
+            async fn job() -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let out = routine(
+            quote!(on_done = Shutdown, singleton = "nightly", every = "2s", heartbeat = "30s", reload),
+            body.clone(),
+        );
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        // `every` sets `on_done`: it comes first, so that the declared `on_done` wins.
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    <::rutina::__private::RunOptions as ::core::default::Default>::default()
+                        .name("job")
+                        .every(::rutina::__private::Duration::new(2u64, 0u32))
+                        .on_done(::rutina::__private::Policy::Shutdown)
+                        .heartbeat(::rutina::__private::Duration::new(30u64, 0u32))
+                        .reload(true)
+                        .singleton("nightly")
+                }
+            ),
+            "{out}"
+        );
+        let out = routine(quote!(cron = "0 */5 * * * *", reload = false), body.clone());
+        assert!(
+            contains(&out, quote!(.name("job").cron(::rutina::__private::cron("0 */5 * * * *")).reload(false))),
+            "{out}"
+        );
+        let backoffs = [
+            (quote!(backoff = "0s"), quote!(.backoff(::rutina::__private::Backoff::none()))),
+            (
+                quote!(backoff = "1s"),
+                quote!(.backoff(::rutina::__private::Backoff::fixed(::rutina::__private::Duration::new(1u64, 0u32)))),
+            ),
+            (
+                quote!(backoff = "100ms..30s"),
+                quote!(.backoff(::rutina::__private::Backoff::exponential(
+                    ::rutina::__private::Duration::new(0u64, 100000000u32),
+                    ::rutina::__private::Duration::new(30u64, 0u32)
+                ))),
+            ),
+            (
+                quote!(backoff = "1s..1m", backoff_reset = "5m"),
+                quote!(.backoff(
+                    ::rutina::__private::Backoff::exponential(
+                        ::rutina::__private::Duration::new(1u64, 0u32),
+                        ::rutina::__private::Duration::new(60u64, 0u32)
+                    )
+                    .reset_after(::rutina::__private::Duration::new(300u64, 0u32))
+                )),
+            ),
+            (
+                quote!(backoff_reset = "1m"),
+                quote!(.backoff(
+                    <::rutina::__private::Backoff as ::core::default::Default>::default()
+                        .reset_after(::rutina::__private::Duration::new(60u64, 0u32))
+                )),
+            ),
+        ];
+        for (args, call) in backoffs {
+            let out = routine(args.clone(), body.clone());
+            assert!(!contains(&out, quote!(compile_error)), "{args}: {out}");
+            assert!(contains(&out, quote!(.name("job") #call)), "{args}: {out}");
+        }
+        // A mistake: the item keeps default options.
+        let out = routine(quote!(every = "1s", cron = "* * * * *"), body);
+        assert_eq!(normalized(out.clone()).matches("compile_error").count(), 1, "{out}");
+        assert!(!contains(&out, quote!(.every)), "{out}");
     }
 
     #[test]

@@ -53,13 +53,21 @@ use proc_macro::TokenStream;
 /// | `timeout` | each run's time limit, a non-zero [humantime] string: `"250ms"`, `"5s"`, `"1m 30s"` | no limit |
 /// | `max_count` | how many restarts are allowed, an integer literal (`u32`); `0` runs once | unlimited |
 /// | `name` | the routine's name in logs, events and errors, a non-empty string | the fn's name |
-/// | `backoff` | a fixed delay before each restart, a humantime string (`"0s"`: none) | rutina's default backoff |
+/// | `backoff` | the delay before each restart: a fixed delay, a humantime string (`"1s"`; `"0s"`: none, `Backoff::none`), or an exponential backoff from a first delay to the largest, `"100ms..30s"` (`Backoff::exponential`; both non-zero, going up). Not with a schedule | rutina's default backoff (exponential after a failure) |
+/// | `backoff_reset` | how long a run must stay up for an exponential backoff to start again from its first delay (`Backoff::reset_after`), a non-zero humantime string. With a `backoff` range or the default backoff, not a fixed one | the largest delay |
 /// | `restart_intensity` | at most that many restarts within any window of that length: `(5, "1m")`, a count (`u32`) and a non-zero humantime string; exceeding it ends the group with `Error::RestartIntensity` | no limit |
 /// | `grace_period` | how long this routine may take to stop once a shutdown cancelled it, before it is aborted; overrides `main!`'s `shutdown_timeout` (`Options::shutdown_timeout`) for this routine. A humantime string; `"0s"` aborts it at once when the shutdown comes | the group's |
 /// | `readiness_gate` | `readiness_gate` (or `= true`): the group is ready (`Rutina::is_ready`, systemd's `READY=1`) only once this routine called `ctx.ready()` | `false` |
+/// | `every` | runs at a fixed rate (`RunOptions::every`): each run starts that long after the previous one started, the first at once; a non-zero humantime string, `"2s"`. Sets `on_done` to `Restart` unless `on_done` is given | not scheduled |
+/// | `cron` | runs on a cron schedule, in UTC (`RunOptions::cron`, feature `cron`, on by default): five fields (minute, hour, day of month, month, day of week) or six with the seconds first, `"0 */5 * * * *"`, checked at compile time. Sets `on_done` to `Restart` unless `on_done` is given; not with `every` | not scheduled |
+/// | `heartbeat` | how long a run may stay silent (no `ctx.heartbeat()`) before it is hung: cancelled, then aborted after its `grace_period`, and a failure (`RunOptions::heartbeat`); a non-zero humantime string | not watched |
+/// | `reload` | `reload` (or `= true`): `Rutina::reload` and SIGHUP restart this routine (`RunOptions::reload`) | `false` |
+/// | `singleton` | the key of the lease the routine runs under: it runs in one replica at a time, among those sharing `main!`'s `lease` backend (`RunOptions::singleton`); a non-empty string, `"billing-cleanup"` | runs everywhere |
 ///
-/// Durations are parsed at compile time: a typo is a compile error, not a panic at
-/// start-up.
+/// Durations are parsed, and cron expressions checked, at compile time: a typo is a
+/// compile error, not a panic at start-up. With a schedule, every next run waits for
+/// the next tick, so `backoff` and `backoff_reset` do not apply: giving them is an
+/// error.
 ///
 /// # The fn
 ///
@@ -231,9 +239,13 @@ use proc_macro::TokenStream;
 ///
 /// Mistakes are compile errors on the offending token, all reported at once: unknown
 /// or duplicate keys, unknown policies, malformed durations (with the parser's reason),
-/// a zero `timeout` or `restart_intensity` window, a `max_count` or restart count that
-/// is negative, not an integer or too large, a `restart_intensity` that is not a
-/// `(count, "window")` pair, a `readiness_gate` that is not `true` or `false`, and an
+/// a zero `timeout`, `every`, `heartbeat`, `backoff_reset` or `restart_intensity`
+/// window, a `max_count` or restart count that is negative, not an integer or too large,
+/// a `restart_intensity` that is not a `(count, "window")` pair, a `readiness_gate` or
+/// `reload` that is not `true` or `false`, an empty `name` or `singleton`, a cron
+/// expression that does not parse (with the parser's reason), `every` and `cron`
+/// together, a `backoff` range that is malformed, zero or going down, a `backoff` with
+/// a schedule, a `backoff_reset` with a fixed `backoff`, and an
 /// fn that is not `async`, is generic, takes `self`, takes its `Context` by reference or
 /// after another parameter, takes a parameter by reference or with a pattern, or does not
 /// return a `Result`. The item is still generated (with default options, taking no

@@ -102,6 +102,16 @@ impl IsValue {
     }
 }
 
+/// `#[rutina::routine(cron = "..")]`'s schedule. The macro checked the expression with the
+/// same parser and settings as [`Cron::parse`](crate::Cron::parse): it parses.
+#[cfg(feature = "cron")]
+pub fn cron(expression: &str) -> crate::Cron {
+    match crate::Cron::parse(expression) {
+        Ok(cron) => cron,
+        Err(error) => panic!("rutina: a cron expression checked by #[rutina::routine] does not parse: {error}"),
+    }
+}
+
 /// The keeper of a singleton routine's lease, for rutina's own integration tests
 /// against real backends (`tests/lease_postgres.rs`); the supervisor is its caller.
 pub use crate::lease::keeper::{Keeper, Lost};
