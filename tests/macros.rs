@@ -1,7 +1,8 @@
 //! `#[rutina::routine]` at run time: the options an attribute declares are exactly the
 //! ones the runtime applies when the item is passed by name to `Rutina::go` (policies,
-//! timeout, limits, backoff, restart intensity, grace period, readiness gate), `go_with`
-//! overrides them, and the fn body stays callable on its own. Paused clock throughout.
+//! timeout, limits, backoff and its ranges and resets, restart intensity, grace period,
+//! readiness gate, schedules, heartbeat, reload, singleton), `go_with` overrides them,
+//! and the fn body stays callable on its own. Paused clock throughout.
 
 use std::io;
 use std::sync::Mutex;
@@ -385,4 +386,101 @@ async fn the_body_is_unit_testable_without_an_orchestrator() {
 
     let error: io::Error = failing::call(Context::detached()).await.expect_err("the body fails");
     assert_eq!(error.kind(), io::ErrorKind::NotFound);
+}
+
+#[rutina::routine(every = "2s", heartbeat = "30s", reload, singleton = "billing-cleanup")]
+async fn periodic(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[rutina::routine(cron = "0 */5 * * * *", reload = false)]
+async fn every_five_minutes(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[rutina::routine(every = "1s", on_done = DoNothing)]
+async fn once_then_done(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[rutina::routine(on_error = Restart, backoff = "100ms..30s", backoff_reset = "1m")]
+async fn reconnecting(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[rutina::routine(on_error = Restart, backoff_reset = "2m")]
+async fn default_reset(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[rutina::routine(on_done = Restart, backoff = "0s")]
+async fn no_delay(_ctx: Context) -> Result<(), io::Error> {
+    Ok(())
+}
+
+#[test]
+fn declared_schedules_heartbeats_reloads_and_singletons_reach_run_options() {
+    let options = periodic.options();
+    assert!(options.is_scheduled());
+    assert_eq!(options.on_done, Policy::Restart, "a schedule restarts after `Ok`");
+    assert_eq!(options.heartbeat, Some(Duration::from_secs(30)));
+    assert!(options.reload);
+    assert_eq!(options.singleton.as_deref(), Some("billing-cleanup"));
+    assert_eq!(
+        options,
+        RunOptions::default()
+            .name("periodic")
+            .every(Duration::from_secs(2))
+            .heartbeat(Duration::from_secs(30))
+            .reload(true)
+            .singleton("billing-cleanup")
+    );
+
+    let options = every_five_minutes.options();
+    assert!(options.is_scheduled());
+    assert_eq!(options.on_done, Policy::Restart);
+    assert!(!options.reload);
+    assert_eq!((options.heartbeat, options.singleton), (None, None));
+    let cron = rutina::Cron::parse("0 */5 * * * *").expect("a valid expression");
+    assert_eq!(every_five_minutes.options(), RunOptions::default().name("every_five_minutes").cron(cron));
+
+    // An explicit `on_done` wins over the schedule's `Restart`.
+    let options = once_then_done.options();
+    assert!(options.is_scheduled());
+    assert_eq!(options.on_done, Policy::DoNothing);
+
+    assert!(!reconnecting.options().is_scheduled());
+}
+
+#[test]
+fn declared_backoff_ranges_and_resets_reach_run_options() {
+    let ms = Duration::from_millis;
+    assert_eq!(
+        reconnecting.options().backoff,
+        Backoff::exponential(ms(100), ms(30_000)).reset_after(Duration::from_secs(60))
+    );
+    assert_eq!(default_reset.options().backoff, Backoff::default().reset_after(Duration::from_secs(120)));
+    assert_eq!(no_delay.options().backoff, Backoff::none());
+    assert_eq!(backing_off.options().backoff, Backoff::fixed(ms(100)));
+}
+
+static TICKS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+#[rutina::routine(every = "2s", max_count = 2)]
+async fn ticking() -> Result<(), io::Error> {
+    TICKS.lock().expect("not poisoned").push(Instant::now());
+    tokio::time::sleep(Duration::from_millis(500)).await; // some work
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn declared_every_runs_at_a_fixed_rate_through_go() {
+    let start = Instant::now();
+    let rutina = Rutina::default();
+    rutina.go(ticking);
+    let error = wait(&rutina).await.expect_err("the run limit ends the group");
+    assert!(matches!(&error, Error::RunLimit { name, runs: 3, .. } if name == "ticking"), "{error:?}");
+    // Runs start 2 s apart, from the previous start, whatever each takes.
+    let ticks: Vec<Duration> = TICKS.lock().expect("not poisoned").iter().map(|tick| *tick - start).collect();
+    assert_eq!(ticks, [Duration::ZERO, Duration::from_secs(2), Duration::from_secs(4)]);
 }

@@ -1,7 +1,9 @@
 //! `rutina::main!` programs run as real child processes, signalled with `kill`: exit 0
 //! after a clean drain on SIGTERM, 1 with the error and its sources on stderr when a
 //! routine fails, 130 on a second SIGINT while a routine is stuck, and never unkillable;
-//! `setup` runs first (its subscriber shows rutina's logs) and its error exits 1.
+//! `setup` runs first (its subscriber shows rutina's logs) and its error exits 1; a
+//! `state` is made before the routines, which take their parameters from it, and its error
+//! exits 1 with no routine started; routines written by hand run as declared ones do.
 //!
 //! The programs are the `fixture_*` examples (`tests/fixtures/*.rs`), which `cargo test`
 //! builds along with this test. The test waits for lines the children print, never for
@@ -92,4 +94,41 @@ fn a_failed_setup_exits_1_with_its_error_and_starts_no_routine() {
     assert_eq!(code, 1, "stderr: {stderr}");
     // The whole of stderr: the error and its source, and nothing from the routine.
     assert_eq!(stderr, "error: cannot read the configuration\n  caused by: service.toml: no such file\n");
+}
+
+#[test]
+fn routines_written_by_hand_run_from_main_and_drain_on_sigterm() {
+    let mut program = Program::fixture("fixture_hand_written");
+    program.expect_line("ticker running");
+    program.expect_line("hello from a const");
+    program.expect_line("declared running");
+    program.signal("TERM");
+    program.expect_line("ticker cancelled");
+    let Finished { code, stderr, .. } = program.finish();
+    assert_eq!(code, 0, "stderr: {stderr}");
+}
+
+#[test]
+fn a_state_is_made_before_the_routines_which_take_their_parameters_from_it() {
+    let mut program = Program::fixture("fixture_state");
+    program.expect_line("consumer running with postgres://db/app and jobs");
+    program.expect_line("server running");
+    program.signal("TERM");
+    program.expect_line("consumer drained");
+    let Finished { code, stdout, stderr, .. } = program.finish();
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+    // The state first, once.
+    assert_eq!(stdout.first().map(String::as_str), Some("state made"), "stdout: {stdout:?}");
+    assert_eq!(stdout.iter().filter(|line| *line == "state made").count(), 1, "stdout: {stdout:?}");
+}
+
+#[test]
+fn a_failed_state_exits_1_with_its_error_and_starts_no_routine() {
+    let mut program = Program::fixture("fixture_state_error");
+    program.expect_line("state started");
+    let Finished { code, stdout, stderr, .. } = program.finish();
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert_eq!(stderr, "error: cannot connect to the database\n  caused by: db:5432: connection refused\n");
+    assert!(!stdout.iter().any(|line| line.ends_with("running")), "a routine ran: {stdout:?}");
 }

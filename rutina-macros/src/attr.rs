@@ -69,10 +69,30 @@ pub(crate) struct RoutineArgs {
     pub(crate) timeout: Option<Spanned<Duration>>,
     pub(crate) max_count: Option<Spanned<u32>>,
     pub(crate) name: Option<Spanned<String>>,
-    pub(crate) backoff: Option<Spanned<Duration>>,
+    pub(crate) backoff: Option<Spanned<BackoffArg>>,
+    /// `backoff_reset = "1m"`: `Backoff::reset_after`.
+    pub(crate) backoff_reset: Option<Spanned<Duration>>,
     pub(crate) restart_intensity: Option<Intensity>,
     pub(crate) grace_period: Option<Spanned<Duration>>,
     pub(crate) readiness_gate: Option<Spanned<bool>>,
+    /// `every = "2s"`: a fixed-rate schedule.
+    pub(crate) every: Option<Spanned<Duration>>,
+    /// `cron = "0 */5 * * * *"`: the expression as written (checked by `valid.rs`).
+    pub(crate) cron: Option<Spanned<String>>,
+    pub(crate) heartbeat: Option<Spanned<Duration>>,
+    pub(crate) reload: Option<Spanned<bool>>,
+    /// `singleton = "key"`: the key of the lease.
+    pub(crate) singleton: Option<Spanned<String>>,
+    /// Whether `cron` was written before `every` (an error, reported on the second).
+    pub(crate) cron_first: bool,
+}
+
+/// `backoff = ".."`: a duration (a fixed delay; `"0s"`, none) or a range `"100ms..30s"`
+/// (exponential, from the first to the second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BackoffArg {
+    Fixed(Duration),
+    Exponential { initial: Duration, max: Duration },
 }
 
 /// The input of `rutina::main!`.
@@ -87,9 +107,17 @@ pub(crate) struct MainArgs {
     pub(crate) list_span: Option<Span>,
     pub(crate) shutdown_timeout: Option<Spanned<Duration>>,
     pub(crate) shutdown_order: Option<Spanned<&'static str>>,
+    /// `shutdown_delay: "5s"`: the lame-duck delay (`Options::shutdown_delay`).
+    pub(crate) shutdown_delay: Option<Spanned<Duration>>,
     /// `setup: init_logging`: the fn called before the runtime is built, as written
     /// (its tokens keep their spans).
     pub(crate) setup: Option<syn::ExprPath>,
+    /// `state: App::connect`: the fn (maybe `async`) that makes the state the routines'
+    /// parameters are taken from, called inside the runtime before any routine starts.
+    pub(crate) state: Option<syn::ExprPath>,
+    /// `lease: make_backend`: the fn (maybe `async`) that makes the lease backend of the
+    /// singleton routines, called inside the runtime before the group is made.
+    pub(crate) lease: Option<syn::ExprPath>,
 }
 
 /// One key a macro accepts, with how it is written (shown in messages).
@@ -110,17 +138,26 @@ const ROUTINE_KEYS: &[Key] = &[
     key("timeout", "timeout = \"5s\""),
     key("max_count", "max_count = 3"),
     key("name", "name = \"http\""),
-    key("backoff", "backoff = \"100ms\""),
+    key("backoff", "backoff = \"100ms..30s\""),
+    key("backoff_reset", "backoff_reset = \"1m\""),
     key("restart_intensity", "restart_intensity = (5, \"1m\")"),
     key("grace_period", "grace_period = \"10s\""),
     Key { flag: true, ..key("readiness_gate", "readiness_gate = true") },
+    key("every", "every = \"2s\""),
+    key("cron", "cron = \"0 */5 * * * *\""),
+    key("heartbeat", "heartbeat = \"30s\""),
+    Key { flag: true, ..key("reload", "reload = true") },
+    key("singleton", "singleton = \"billing-cleanup\""),
 ];
 
 const MAIN_KEYS: &[Key] = &[
     key("routines", "routines: [http_server, metrics_server]"),
     key("shutdown_timeout", "shutdown_timeout: \"30s\""),
     key("shutdown_order", "shutdown_order: ReverseStart"),
+    key("shutdown_delay", "shutdown_delay: \"5s\""),
     key("setup", "setup: init_logging"),
+    key("state", "state: App::connect"),
+    key("lease", "lease: make_lease"),
 ];
 
 const DURATION_HINT: &str = "write it like \"250ms\", \"5s\" or \"1m 30s\"";
@@ -142,15 +179,23 @@ pub(crate) fn parse_routine_args(tokens: TokenStream, errors: &mut Errors) -> Ro
                 set(&mut args.max_count, errors.ok(count(&named, spec, MAX_COUNT_MEANING, &value)), duplicate);
             }
             "name" => set(&mut args.name, errors.ok(string(&key, spec, &value)), duplicate),
-            "backoff" => set(&mut args.backoff, errors.ok(duration(&named, spec, &value)), duplicate),
+            "backoff" => set(&mut args.backoff, errors.ok(backoff(&key, spec, &value)), duplicate),
+            "backoff_reset" => set(&mut args.backoff_reset, errors.ok(duration(&named, spec, &value)), duplicate),
             "restart_intensity" => {
                 set(&mut args.restart_intensity, restart_intensity(&key, spec, &value, errors), duplicate);
             }
             "grace_period" => set(&mut args.grace_period, errors.ok(duration(&named, spec, &value)), duplicate),
             "readiness_gate" => set(&mut args.readiness_gate, errors.ok(boolean(&key, spec, &value)), duplicate),
+            "every" => set(&mut args.every, errors.ok(duration(&named, spec, &value)), duplicate),
+            "cron" => set(&mut args.cron, errors.ok(string(&key, spec, &value)), duplicate),
+            "heartbeat" => set(&mut args.heartbeat, errors.ok(duration(&named, spec, &value)), duplicate),
+            "reload" => set(&mut args.reload, errors.ok(boolean(&key, spec, &value)), duplicate),
+            "singleton" => set(&mut args.singleton, errors.ok(string(&key, spec, &value)), duplicate),
             _ => {}
         }
     }
+    let position = |name: &str| seen.iter().position(|key| key == name);
+    args.cron_first = position("cron") < position("every");
     args
 }
 
@@ -201,7 +246,12 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
                 let order = variant(&SHUTDOWN_ORDER, &key, ":", &value);
                 set(&mut args.shutdown_order, errors.ok(order), duplicate);
             }
-            "setup" => set(&mut args.setup, errors.ok(setup_path(&key, spec, &value)), duplicate),
+            "shutdown_delay" => {
+                set(&mut args.shutdown_delay, errors.ok(duration(&format!("`{key}`"), spec, &value)), duplicate);
+            }
+            "setup" => set(&mut args.setup, errors.ok(fn_path(&key, spec, SETUP_WHEN, &value)), duplicate),
+            "state" => set(&mut args.state, errors.ok(fn_path(&key, spec, STATE_WHEN, &value)), duplicate),
+            "lease" => set(&mut args.lease, errors.ok(fn_path(&key, spec, LEASE_WHEN, &value)), duplicate),
             _ => {}
         }
     }
@@ -429,6 +479,56 @@ fn duration(what: &str, spec: &Key, value: &Expr) -> syn::Result<Spanned<Duratio
     }
 }
 
+/// `backoff = "1s"` (fixed), `"0s"` (none) or `"100ms..30s"` (exponential from the first
+/// to the second). Each end is parsed here; `valid.rs` checks that a range goes up from a
+/// non-zero start.
+fn backoff(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<Spanned<BackoffArg>> {
+    let what = format!("`{key}`");
+    let Some(lit) = lit_str(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!(
+                "{what} must be a duration string, a fixed delay like `{key} = \"1s\"`, or a range \
+                 for an exponential backoff, like `{}`",
+                spec.example
+            ),
+        ));
+    };
+    let written = lit.value();
+    let Some((initial, max)) = written.split_once("..") else {
+        let delay = duration(&what, spec, value)?;
+        return Ok(Spanned { value: BackoffArg::Fixed(delay.value), span: delay.span });
+    };
+    let error = |message: String| Err(syn::Error::new(lit.span(), message));
+    let range = |end: &str| {
+        humantime::parse_duration(end.trim()).map_err(|reason| {
+            format!(
+                "invalid duration {:?} in the range of {what}, {written:?}: {reason}; write the range \
+                 like `{}`, from the first delay to the largest",
+                end.trim(),
+                spec.example
+            )
+        })
+    };
+    if max.starts_with('=') {
+        return error(format!(
+            "write the range of {what} without `=`, like `{}`: the largest delay is always included",
+            spec.example
+        ));
+    }
+    if initial.trim().is_empty() || max.trim().is_empty() {
+        return error(format!(
+            "the range of {what}, {written:?}, needs both ends: the first delay and the largest, \
+             like `{}`",
+            spec.example
+        ));
+    }
+    match (range(initial), range(max)) {
+        (Ok(initial), Ok(max)) => Ok(Spanned { value: BackoffArg::Exponential { initial, max }, span: lit.span() }),
+        (Err(message), _) | (_, Err(message)) => error(message),
+    }
+}
+
 /// What `max_count` counts, said when it is negative.
 const MAX_COUNT_MEANING: &str = "it is how many restarts are allowed (`max_count = 0` runs once and never restarts)";
 /// What the count of `restart_intensity` counts, said when it is negative.
@@ -573,9 +673,17 @@ fn routine_path(entry: &Expr, errors: &mut Errors) -> Option<syn::Path> {
     }
 }
 
-/// `setup: init_logging`: the path of an fn (`init_logging`, `config::load`,
-/// `Config::init`), which `main!` calls; not a call, a closure or a block.
-fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPath> {
+/// When `main!` calls `setup`'s fn, for messages.
+const SETUP_WHEN: &str = "once, before it starts the runtime";
+/// When `main!` calls `state`'s fn, for messages.
+const STATE_WHEN: &str = "once, inside the runtime, before it starts the routines";
+/// When `main!` calls `lease`'s fn, for messages.
+const LEASE_WHEN: &str = "once, inside the runtime, before it makes the group";
+
+/// `setup: init_logging`, `state: App::connect`, `lease: make_lease`: the path of an fn
+/// (`init_logging`, `config::load`, `Config::init`), which `main!` calls `when`; not a
+/// call, a closure or a block.
+fn fn_path(key: &Ident, spec: &Key, when: &str, value: &Expr) -> syn::Result<syn::ExprPath> {
     match value {
         Expr::Path(path) if path.attrs.is_empty() => Ok(path.clone()),
         // `setup: init_logging()`: the fn is called by `main!`, not by the user.
@@ -586,11 +694,7 @@ fn setup_path(key: &Ident, spec: &Key, value: &Expr) -> syn::Result<syn::ExprPat
         {
             Err(syn::Error::new(
                 call.paren_token.span.join(),
-                format!(
-                    "write the fn without calling it: `{key}: {}`; {MAIN} calls it once, \
-                     before it starts the runtime",
-                    code(&call.func)
-                ),
+                format!("write the fn without calling it: `{key}: {}`; {MAIN} calls it {when}", code(&call.func)),
             ))
         }
         _ => Err(syn::Error::new_spanned(

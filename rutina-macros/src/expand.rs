@@ -1,6 +1,8 @@
 //! Expand: parse, validate, then generate. The output is data (a unit struct, its
-//! declared `RunOptions`) plus calls into `::rutina::__private`; every rule about runs,
-//! restarts and timeouts lives in the runtime.
+//! declared `RunOptions`) plus calls into rutina's public API (through the stable paths
+//! of `::rutina::__private` for the routine's items); every rule about runs, restarts and
+//! timeouts lives in the runtime. Every bound a user's code can fail is on a public item,
+//! so that no diagnostic names a private one.
 //!
 //! Errors never swallow the user's code: with a bad attribute or signature, the same
 //! items are generated (the fn body intact as `call`, default options, a `Routine`
@@ -14,7 +16,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 
-use crate::attr::{self, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
+use crate::attr::{self, BackoffArg, MainArgs, POLICY, RoutineArgs, SHUTDOWN_ORDER, Spanned};
 use crate::errors::Errors;
 use crate::item::{self, RoutineFn};
 use crate::valid::{self, Shape};
@@ -76,8 +78,8 @@ pub(crate) fn main(input: TokenStream) -> TokenStream {
 }
 
 /// The unit struct named like the fn, the fn itself as its associated `call`, its
-/// `with_state`, and the impls that make it a routine: `Routine` + `Declared` when it
-/// takes no state, `StatefulRoutine<S>` when it does.
+/// `with_state`, and the impls that make it a routine: `Routine` when it takes no state,
+/// `StatefulRoutine<S>` when it does.
 fn routine_items(func: &RoutineFn, args: &RoutineArgs, shape: Option<Shape>) -> TokenStream {
     let RoutineFn { attrs, vis, sig, body } = func;
     let ident = &sig.ident;
@@ -152,10 +154,8 @@ fn stateless(
     );
     let (span, future) = run_future(sig);
     let (ctx, body) = match shape {
-        Some(shape) if shape.context => {
-            (quote!(__rutina_ctx), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(__rutina_ctx))))
-        }
-        Some(_) => (quote!(_), quote_spanned!(span=> ::rutina::__private::routine_future(Self::call()))),
+        Some(shape) if shape.context => (quote!(__rutina_ctx), run_body(span, quote!(Self::call(__rutina_ctx)))),
+        Some(_) => (quote!(_), run_body(span, quote!(Self::call()))),
         None => (
             quote!(_),
             quote! {
@@ -182,7 +182,6 @@ fn stateless(
                 #options
             }
         },
-        quote!(impl ::rutina::__private::Declared for #ident {}),
     ]
 }
 
@@ -196,8 +195,9 @@ fn stateless(
 /// provides, `FromRef<T> for T`); each is spanned on its parameter's type. `with_state`
 /// returns an `impl Routine`, so that a state that cannot provide a parameter is
 /// reported as such where the routine is started too, not as a `WithState<..>` that is
-/// not a routine. The unit struct itself is not a `Routine` (nor `Declared`), so that
-/// `go(name)` does not compile.
+/// not a routine. The unit struct itself is not a `Routine`, so that `go(name)` does not
+/// compile; it is an `IntoRoutine<&S>` for the same states, which `rutina::main!` starts
+/// it with.
 fn stateful(
     ident: &Ident,
     vis: &syn::Visibility,
@@ -222,7 +222,7 @@ fn stateful(
     let ctx = shape.context.then(|| quote!(__rutina_ctx));
     let args = ctx.iter().cloned().chain(params);
     let (span, future) = run_future(sig);
-    let call = quote_spanned!(span=> ::rutina::__private::routine_future(Self::call(#(#args),*)));
+    let call = run_body(span, quote!(Self::call(#(#args),*)));
     let unraw = ident.unraw();
     let with_state_doc = format!(
         " `{unraw}` with the state its parameters are taken from (with `rutina::FromRef`, \
@@ -259,12 +259,30 @@ fn stateful(
                 #options
             }
         },
+        // `rutina::main!` with a `state` starts it with `IntoRoutine::start(name, &rutina,
+        // &state)`: given a reference to a state that provides its parameters, it is paired
+        // with a clone of it. Not for `()`, which `main!` without a state gives: that error
+        // says to give it one.
+        quote! {
+            impl<'__rutina, #state> ::rutina::__private::IntoRoutine<&'__rutina #state> for #ident
+            where
+                #provides
+                #state: ::core::clone::Clone + ::core::marker::Send + 'static,
+            {
+                type Routine = ::rutina::__private::WithState<#ident, #state>;
+
+                fn into_routine(self, state: &'__rutina #state) -> Self::Routine {
+                    ::rutina::__private::WithState::new(self, ::core::clone::Clone::clone(state))
+                }
+            }
+        },
     ]
 }
 
 /// The future type a run returns, and where it is located: on the fn's return type, so
-/// that a return type that is not `Result<(), E: Into<BoxError>>` (the `RoutineResult`
-/// bound of `routine_future`) or a future that is not `Send` is reported there.
+/// that a return type that is not `Result<(), E: Into<BoxError>>` (the bound of
+/// `rutina::RoutineReturn`, see [`run_body`]) or a future that is not `Send` is reported
+/// there.
 fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => first_span(ty),
@@ -279,13 +297,34 @@ fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
     (output, future)
 }
 
-/// `Routine::options`: the declared options as builder calls on constants.
+/// The body of `run`: the fn's future, made now (so that it borrows nothing from the
+/// routine or its state), its result passed through the public `RoutineReturn`, whose
+/// diagnostic says what a routine returns. Located at `span`, the fn's return type.
+fn run_body(span: Span, call: TokenStream) -> TokenStream {
+    quote_spanned! {span=>
+        let __rutina_run = #call;
+        async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+    }
+}
+
+/// `Routine::options`: the declared options as builder calls on constants. A schedule
+/// (`every`, `cron`) comes before `on_done`, which it sets to `Restart`, so that an
+/// `on_done` written in the attribute wins.
 fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
     let name = match &args.name {
         Some(name) => Literal::string(&name.value),
         None => Literal::string(&ident.unraw().to_string()),
     };
+    let flag = |value: bool| Ident::new(if value { "true" } else { "false" }, Span::call_site());
     let mut calls = vec![quote!(.name(#name))];
+    if let Some(every) = &args.every {
+        let every = duration(every.value);
+        calls.push(quote!(.every(#every)));
+    }
+    if let Some(cron) = &args.cron {
+        let cron = Literal::string(&cron.value);
+        calls.push(quote!(.cron(::rutina::__private::cron(#cron))));
+    }
     if let Some(policy) = &args.on_done {
         let policy = variant_path(POLICY.ty, policy);
         calls.push(quote!(.on_done(#policy)));
@@ -302,9 +341,26 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
         let max_count = Literal::u32_suffixed(max_count.value);
         calls.push(quote!(.max_count(#max_count)));
     }
-    if let Some(backoff) = &args.backoff {
-        let backoff = duration(backoff.value);
-        calls.push(quote!(.backoff(::rutina::__private::Backoff::fixed(#backoff))));
+    let backoff = args.backoff.as_ref().map(|backoff| match backoff.value {
+        BackoffArg::Fixed(delay) if delay.is_zero() => quote!(::rutina::__private::Backoff::none()),
+        BackoffArg::Fixed(delay) => {
+            let delay = duration(delay);
+            quote!(::rutina::__private::Backoff::fixed(#delay))
+        }
+        BackoffArg::Exponential { initial, max } => {
+            let (initial, max) = (duration(initial), duration(max));
+            quote!(::rutina::__private::Backoff::exponential(#initial, #max))
+        }
+    });
+    match (backoff, &args.backoff_reset) {
+        (Some(backoff), None) => calls.push(quote!(.backoff(#backoff))),
+        (backoff, Some(reset)) => {
+            let backoff = backoff
+                .unwrap_or_else(|| quote!(<::rutina::__private::Backoff as ::core::default::Default>::default()));
+            let reset = duration(reset.value);
+            calls.push(quote!(.backoff(#backoff.reset_after(#reset))));
+        }
+        (None, None) => {}
     }
     if let Some(intensity) = &args.restart_intensity {
         let max_restarts = Literal::u32_suffixed(intensity.max_restarts.value);
@@ -316,8 +372,20 @@ fn options_fn(ident: &Ident, args: &RoutineArgs) -> TokenStream {
         calls.push(quote!(.grace_period(#grace_period)));
     }
     if let Some(gate) = &args.readiness_gate {
-        let gate = Ident::new(if gate.value { "true" } else { "false" }, Span::call_site());
+        let gate = flag(gate.value);
         calls.push(quote!(.readiness_gate(#gate)));
+    }
+    if let Some(heartbeat) = &args.heartbeat {
+        let heartbeat = duration(heartbeat.value);
+        calls.push(quote!(.heartbeat(#heartbeat)));
+    }
+    if let Some(reload) = &args.reload {
+        let reload = flag(reload.value);
+        calls.push(quote!(.reload(#reload)));
+    }
+    if let Some(key) = &args.singleton {
+        let key = Literal::string(&key.value);
+        calls.push(quote!(.singleton(#key)));
     }
     quote! {
         fn options(&self) -> ::rutina::__private::RunOptions {
@@ -341,43 +409,106 @@ fn duration(duration: Duration) -> TokenStream {
     quote!(::rutina::__private::Duration::new(#secs, #nanos))
 }
 
-/// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options,
-/// starting the routines in the order listed. Only public rutina API, but for the shims
-/// that place diagnostics (`run_setup`, `start`).
+/// `fn main() -> ExitCode`: `setup`, then [`rutina::Main`] with the declared options (the
+/// lease backend made by `lease` inside the runtime, with `Main::configure`), then
+/// `state`, then the routines in the order listed, each given the state. Public rutina API
+/// only, each call located on what the user wrote, so that a mistake is reported there
+/// and names public items: `MainFn` for an fn that takes arguments, `SetupReturn` for
+/// what `setup` returns, `Options::lease` for a lease that is not one, `IntoRoutine` for an
+/// entry.
 fn main_fn(args: &MainArgs) -> TokenStream {
     let mut options = Vec::new();
     if let Some(timeout) = &args.shutdown_timeout {
         let timeout = duration(timeout.value);
         options.push(quote!(.shutdown_timeout(#timeout)));
     }
+    if let Some(delay) = &args.shutdown_delay {
+        let delay = duration(delay.value);
+        options.push(quote!(.shutdown_delay(#delay)));
+    }
     if let Some(order) = &args.shutdown_order {
         let order = variant_path(SHUTDOWN_ORDER.ty, order);
         options.push(quote!(.shutdown_order(#order)));
     }
     let setup = args.setup.as_ref().map(|path| {
-        // Spanned on the path, so a fn that takes arguments, or returns what
-        // `SetupResult` does not cover, is reported there.
-        let span = Span::call_site().located_at(first_span(path));
-        let call = quote_spanned!(span=> ::rutina::__private::run_setup(#path));
+        let (span, call) = call_fn(path);
+        let result = quote_spanned!(span=> ::rutina::SetupReturn::into_result(#call));
         quote! {
-            if let ::core::result::Result::Err(__rutina_error) = #call {
-                return ::rutina::__private::setup_failed(&*__rutina_error);
+            if let ::core::result::Result::Err(__rutina_error) = #result {
+                ::std::eprintln!("{}", ::rutina::ErrorReport::new(&*__rutina_error));
+                return ::std::process::ExitCode::FAILURE;
             }
         }
     });
-    let routines = &args.routines;
+    let configure = args.lease.as_ref().map(|path| {
+        let (span, lease) = made(path);
+        let options = quote_spanned!(span=> __rutina_options.lease(__rutina_lease));
+        quote! {
+            .configure(|__rutina_options: ::rutina::Options| async move {
+                let __rutina_lease = #lease;
+                ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(#options)
+            })
+        }
+    });
+    let state = args.state.as_ref().map(|path| {
+        let (_, state) = made(path);
+        quote!(let __rutina_state = #state;)
+    });
+    let given = match state {
+        Some(_) => quote!(&__rutina_state),
+        None => quote!(()),
+    };
+    let starts = args.routines.iter().map(|routine| {
+        let span = Span::call_site().located_at(first_span(routine));
+        let trait_path = match &args.state {
+            Some(_) => quote_spanned!(span=> ::rutina::IntoRoutine),
+            None => quote_spanned!(span=> ::rutina::IntoRoutine::<()>),
+        };
+        quote_spanned!(span=> let _ = #trait_path::start(#routine, &__rutina, #given);)
+    });
     quote! {
         fn main() -> ::std::process::ExitCode {
             #setup
             ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default() #(#options)*)
+                #configure
                 .run(|__rutina: ::rutina::Rutina| async move {
-                    #(
-                        let _ = ::rutina::__private::start(&__rutina, #routines);
-                    )*
+                    #state
+                    #(#starts)*
                     ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                 })
         }
     }
+}
+
+/// What the fn at `path` (`state`'s, `lease`'s) made, in an async block that returns a
+/// `Result<_, BoxError>`: the fn is called, its value awaited if it is a future, and
+/// taken out of its `Ok` with `?` if it is a `Result` (an error that does not convert
+/// into a `BoxError` is reported on the path). The macro cannot tell an `async fn` from
+/// a plain one, nor a `Result` from a value: the runtime's `__private` tags tell them
+/// apart by the value's concrete type (autoref specialization), and cannot fail.
+fn made(path: &syn::ExprPath) -> (Span, TokenStream) {
+    let (span, call) = call_fn(path);
+    // Located on the path, so that `?`'s error (a `Result` whose error does not convert)
+    // points there.
+    let value = quote_spanned!(span=> (&__rutina_made).__rutina_result().made(__rutina_made)?);
+    let made = quote! {
+        {
+            #[allow(unused_imports)]
+            use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+            let __rutina_made = #call;
+            let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+            #value
+        }
+    };
+    (span, made)
+}
+
+/// A call of the fn at `path` with no arguments, through the public `MainFn`, and where
+/// it is located: the path, so that an fn taking arguments, or returning what its key
+/// does not take, is reported there.
+fn call_fn(path: &syn::ExprPath) -> (Span, TokenStream) {
+    let span = Span::call_site().located_at(first_span(path));
+    (span, quote_spanned!(span=> ::rutina::MainFn::call(#path)))
 }
 
 fn first_span(tokens: impl ToTokens) -> Span {
@@ -448,8 +579,18 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(contains(&out, quote!(::rutina::__private::routine_future(Self::call(__rutina_ctx)))), "{out}");
-        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll_feed {})), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    let __rutina_run = Self::call(__rutina_ctx);
+                    async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(impl ::rutina::__private::Routine for poll_feed)), "{out}");
+        assert!(!contains(&out, quote!(IntoRoutine)), "{out}");
     }
 
     #[test]
@@ -488,6 +629,81 @@ mod tests {
     }
 
     #[test]
+    fn schedules_and_backoffs_become_builder_calls() {
+        let body = quote!(
+            async fn job() -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let out = routine(
+            quote!(on_done = Shutdown, singleton = "nightly", every = "2s", heartbeat = "30s", reload),
+            body.clone(),
+        );
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        // `every` sets `on_done`: it comes first, so that the declared `on_done` wins.
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    <::rutina::__private::RunOptions as ::core::default::Default>::default()
+                        .name("job")
+                        .every(::rutina::__private::Duration::new(2u64, 0u32))
+                        .on_done(::rutina::__private::Policy::Shutdown)
+                        .heartbeat(::rutina::__private::Duration::new(30u64, 0u32))
+                        .reload(true)
+                        .singleton("nightly")
+                }
+            ),
+            "{out}"
+        );
+        let out = routine(quote!(cron = "0 */5 * * * *", reload = false), body.clone());
+        assert!(
+            contains(&out, quote!(.name("job").cron(::rutina::__private::cron("0 */5 * * * *")).reload(false))),
+            "{out}"
+        );
+        let backoffs = [
+            (quote!(backoff = "0s"), quote!(.backoff(::rutina::__private::Backoff::none()))),
+            (
+                quote!(backoff = "1s"),
+                quote!(.backoff(::rutina::__private::Backoff::fixed(::rutina::__private::Duration::new(1u64, 0u32)))),
+            ),
+            (
+                quote!(backoff = "100ms..30s"),
+                quote!(.backoff(::rutina::__private::Backoff::exponential(
+                    ::rutina::__private::Duration::new(0u64, 100000000u32),
+                    ::rutina::__private::Duration::new(30u64, 0u32)
+                ))),
+            ),
+            (
+                quote!(backoff = "1s..1m", backoff_reset = "5m"),
+                quote!(.backoff(
+                    ::rutina::__private::Backoff::exponential(
+                        ::rutina::__private::Duration::new(1u64, 0u32),
+                        ::rutina::__private::Duration::new(60u64, 0u32)
+                    )
+                    .reset_after(::rutina::__private::Duration::new(300u64, 0u32))
+                )),
+            ),
+            (
+                quote!(backoff_reset = "1m"),
+                quote!(.backoff(
+                    <::rutina::__private::Backoff as ::core::default::Default>::default()
+                        .reset_after(::rutina::__private::Duration::new(60u64, 0u32))
+                )),
+            ),
+        ];
+        for (args, call) in backoffs {
+            let out = routine(args.clone(), body.clone());
+            assert!(!contains(&out, quote!(compile_error)), "{args}: {out}");
+            assert!(contains(&out, quote!(.name("job") #call)), "{args}: {out}");
+        }
+        // A mistake: the item keeps default options.
+        let out = routine(quote!(every = "1s", cron = "* * * * *"), body);
+        assert_eq!(normalized(out.clone()).matches("compile_error").count(), 1, "{out}");
+        assert!(!contains(&out, quote!(.every)), "{out}");
+    }
+
+    #[test]
     fn name_defaults_to_the_unraw_fn_name_and_ctx_may_be_omitted() {
         let out = routine(
             quote!(),
@@ -499,7 +715,7 @@ mod tests {
         );
         assert!(contains(&out, quote!(.name("loop"))), "{out}");
         assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context))), "{out}");
-        assert!(contains(&out, quote!(routine_future(Self::call()))), "{out}");
+        assert!(contains(&out, quote!(let __rutina_run = Self::call();)), "{out}");
         let out = routine(
             quote!(name = "custom"),
             quote!(
@@ -522,7 +738,19 @@ mod tests {
                 }
             ),
         );
-        // The struct, the impl with `call`, `call` itself, `with_state`, `Routine`, `Declared`.
+        // The struct, the impl with `call`, `call` itself, `with_state`, `Routine`.
+        assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 5);
+        let out = routine(
+            quote!(),
+            quote!(
+                #[cfg(unix)]
+                async fn a(db: Db) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        // The struct, the impl with `call`, `call` itself, `with_state`, `StatefulRoutine`,
+        // `IntoRoutine`.
         assert_eq!(normalized(out).matches("# [cfg (unix)]").count(), 6);
     }
 
@@ -560,7 +788,7 @@ mod tests {
         );
         assert!(!text.contains("Self :: call"), "{text}");
         // Treated as a routine without state, so that where it is used nothing cascades.
-        assert!(contains(&out, quote!(impl ::rutina::__private::Declared for poll {})), "{out}");
+        assert!(contains(&out, quote!(impl ::rutina::__private::Routine for poll)), "{out}");
         assert!(contains(&out, quote!(fn with_state<__RutinaState>(self, state: __RutinaState) -> Self)), "{out}");
     }
 
@@ -614,19 +842,37 @@ mod tests {
             contains(
                 &out,
                 quote! {
-                    ::rutina::__private::routine_future(Self::call(
+                    let __rutina_run = Self::call(
                         __rutina_ctx,
                         <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state),
                         <__RutinaState as ::rutina::__private::Provides<Arc<Config> >>::provide(__rutina_state)
-                    ))
+                    );
                 }
             ),
             "{out}"
         );
         assert!(contains(&out, quote!(.name("consumer").on_error(::rutina::__private::Policy::Restart))), "{out}");
-        // Not a routine by itself, nor something `main!` can start.
+        // Not a routine by itself; `main!` starts it given a reference to a state.
         assert!(!contains(&out, quote!(::rutina::__private::Routine for consumer)), "{out}");
-        assert!(!contains(&out, quote!(Declared)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    impl<'__rutina, __RutinaState> ::rutina::__private::IntoRoutine<&'__rutina __RutinaState> for consumer
+                    where
+                        #provides
+                        __RutinaState: ::core::clone::Clone + ::core::marker::Send + 'static,
+                    {
+                        type Routine = ::rutina::__private::WithState<consumer, __RutinaState>;
+
+                        fn into_routine(self, state: &'__rutina __RutinaState) -> Self::Routine {
+                            ::rutina::__private::WithState::new(self, ::core::clone::Clone::clone(state))
+                        }
+                    }
+                }
+            ),
+            "{out}"
+        );
 
         // Without a context, the state alone.
         let out = routine(
@@ -738,8 +984,8 @@ mod tests {
                     fn main() -> ::std::process::ExitCode {
                         ::rutina::Main::new(<::rutina::Options as ::core::default::Default>::default())
                             .run(|__rutina: ::rutina::Rutina| async move {
-                                let _ = ::rutina::__private::start(&__rutina, a);
-                                let _ = ::rutina::__private::start(&__rutina, jobs::poll);
+                                let _ = ::rutina::IntoRoutine::<()>::start(a, &__rutina, ());
+                                let _ = ::rutina::IntoRoutine::<()>::start(jobs::poll, &__rutina, ());
                                 ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
                             })
                     }
@@ -774,7 +1020,7 @@ mod tests {
     }
 
     #[test]
-    fn main_setup_is_called_through_run_setup() {
+    fn main_setup_is_called_through_main_fn() {
         for path in [quote!(init_logging), quote!(config::load), quote!(<Config as Init>::init)] {
             let out = main(quote!(routines: [a], setup: #path));
             assert!(!contains(&out, quote!(compile_error)), "{out}");
@@ -782,9 +1028,13 @@ mod tests {
                 contains(
                     &out,
                     quote! {
-                        if let ::core::result::Result::Err(__rutina_error) = ::rutina::__private::run_setup(#path) {
-                            return ::rutina::__private::setup_failed(&*__rutina_error);
+                        if let ::core::result::Result::Err(__rutina_error) =
+                            ::rutina::SetupReturn::into_result(::rutina::MainFn::call(#path))
+                        {
+                            ::std::eprintln!("{}", ::rutina::ErrorReport::new(&*__rutina_error));
+                            return ::std::process::ExitCode::FAILURE;
                         }
+                        ::rutina::Main::new
                     }
                 ),
                 "{out}"
@@ -793,7 +1043,80 @@ mod tests {
         // A mistake in `setup` is reported, and `main` is still defined (without it).
         let out = main(quote!(routines: [a], setup: || init()));
         assert!(contains(&out, quote!(fn main())), "{out}");
-        assert!(!contains(&out, quote!(run_setup)), "{out}");
+        assert!(!contains(&out, quote!(SetupReturn)), "{out}");
+        assert_eq!(normalized(out).matches("compile_error").count(), 1);
+    }
+
+    #[test]
+    fn main_state_is_made_in_the_runtime_and_given_to_every_routine() {
+        let out = main(quote!(state: App::connect, routines: [a, jobs::poll]));
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        let made = quote! {
+            {
+                #[allow(unused_imports)]
+                use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+                let __rutina_made = ::rutina::MainFn::call(App::connect);
+                let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+                (&__rutina_made).__rutina_result().made(__rutina_made)?
+            }
+        };
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    .run(|__rutina: ::rutina::Rutina| async move {
+                        let __rutina_state = #made;
+                        let _ = ::rutina::IntoRoutine::start(a, &__rutina, &__rutina_state);
+                        let _ = ::rutina::IntoRoutine::start(jobs::poll, &__rutina, &__rutina_state);
+                        ::core::result::Result::Ok::<(), ::rutina::BoxError>(())
+                    })
+                }
+            ),
+            "{out}"
+        );
+        assert!(!contains(&out, quote!(configure)), "{out}");
+    }
+
+    #[test]
+    fn main_lease_is_made_in_the_runtime_before_the_group() {
+        let out = main(quote!(lease: leases::make, shutdown_delay: "1m", routines: [a]));
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    ::rutina::Main::new(
+                        <::rutina::Options as ::core::default::Default>::default()
+                            .shutdown_delay(::rutina::__private::Duration::new(60u64, 0u32))
+                    )
+                }
+            ),
+            "{out}"
+        );
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    .configure(|__rutina_options: ::rutina::Options| async move {
+                        let __rutina_lease = {
+                            #[allow(unused_imports)]
+                            use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+                            let __rutina_made = ::rutina::MainFn::call(leases::make);
+                            let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+                            (&__rutina_made).__rutina_result().made(__rutina_made)?
+                        };
+                        ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(
+                            __rutina_options.lease(__rutina_lease)
+                        )
+                    })
+                }
+            ),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(let _ = ::rutina::IntoRoutine::<()>::start(a, &__rutina, ());)), "{out}");
+        // A zero delay is reported; `main` is still defined.
+        let out = main(quote!(routines: [a], shutdown_delay: "0s"));
+        assert!(contains(&out, quote!(fn main())), "{out}");
         assert_eq!(normalized(out).matches("compile_error").count(), 1);
     }
 

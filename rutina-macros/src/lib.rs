@@ -50,25 +50,40 @@ use proc_macro::TokenStream;
 /// |---|---|---|
 /// | `on_done` | policy after a run returns `Ok`: `DoNothing`, `Restart` or `Shutdown` (also `Policy::Restart`) | `DoNothing` |
 /// | `on_error` | policy after a run fails (error, panic or timeout) | `Shutdown` |
-/// | `timeout` | each run's time limit, a non-zero [humantime] string: `"250ms"`, `"5s"`, `"1m 30s"` | no limit |
+/// | `timeout` | each run's time limit, a non-zero [humantime] string: `"250ms"`, `"5s"`, `"1m 30s"`. When it passes the run is cancelled, and dropped if it has not returned within its `grace_period` (at once when none is set): a timed-out run is a failure whatever it returns | no limit |
 /// | `max_count` | how many restarts are allowed, an integer literal (`u32`); `0` runs once | unlimited |
 /// | `name` | the routine's name in logs, events and errors, a non-empty string | the fn's name |
-/// | `backoff` | a fixed delay before each restart, a humantime string (`"0s"`: none) | rutina's default backoff |
+/// | `backoff` | the delay before each restart: a fixed delay, a humantime string (`"1s"`; `"0s"`: none, `Backoff::none`), or an exponential backoff from a first delay to the largest, `"100ms..30s"` (`Backoff::exponential`; both non-zero, going up). Not with a schedule | rutina's default backoff (exponential after a failure) |
+/// | `backoff_reset` | how long a run must stay up for an exponential backoff to start again from its first delay (`Backoff::reset_after`), a non-zero humantime string. With a `backoff` range or the default backoff, not a fixed one | the largest delay |
 /// | `restart_intensity` | at most that many restarts within any window of that length: `(5, "1m")`, a count (`u32`) and a non-zero humantime string; exceeding it ends the group with `Error::RestartIntensity` | no limit |
-/// | `grace_period` | how long this routine may take to stop once a shutdown cancelled it, before it is aborted; overrides `main!`'s `shutdown_timeout` (`Options::shutdown_timeout`) for this routine. A humantime string; `"0s"` aborts it at once when the shutdown comes | the group's |
+/// | `grace_period` | how long a run may take to stop once it was cancelled — by a shutdown, its `timeout`, a missed `heartbeat`, a lost `singleton` lease — before it is aborted; for a shutdown it overrides `main!`'s `shutdown_timeout` (`Options::shutdown_timeout`). A humantime string; `"0s"` aborts at once | the group's for a shutdown; none (abort at once) for a timeout, a heartbeat or a lease |
 /// | `readiness_gate` | `readiness_gate` (or `= true`): the group is ready (`Rutina::is_ready`, systemd's `READY=1`) only once this routine called `ctx.ready()` | `false` |
+/// | `every` | runs at a fixed rate (`RunOptions::every`): each run starts that long after the previous one started, the first at once; a non-zero humantime string, `"2s"`. Sets `on_done` to `Restart` unless `on_done` is given | not scheduled |
+/// | `cron` | runs on a cron schedule, in UTC (`RunOptions::cron`, feature `cron`, on by default): five fields (minute, hour, day of month, month, day of week) or six with the seconds first, `"0 */5 * * * *"`, checked at compile time. Sets `on_done` to `Restart` unless `on_done` is given; not with `every` | not scheduled |
+/// | `heartbeat` | how long a run may stay silent (no `ctx.heartbeat()`) before it is hung: cancelled, then aborted after its `grace_period`, and a failure (`RunOptions::heartbeat`); a non-zero humantime string | not watched |
+/// | `reload` | `reload` (or `= true`): `Rutina::reload` and SIGHUP restart this routine (`RunOptions::reload`) | `false` |
+/// | `singleton` | the key of the lease the routine runs under: it runs in one replica at a time, among those sharing `main!`'s `lease` backend (`RunOptions::singleton`); a non-empty string, `"billing-cleanup"` | runs everywhere |
 ///
-/// Durations are parsed at compile time: a typo is a compile error, not a panic at
-/// start-up.
+/// Durations are parsed, and cron expressions checked, at compile time: a typo is a
+/// compile error, not a panic at start-up. With a schedule, every next run waits for
+/// the next tick, so `backoff` and `backoff_reset` do not apply: giving them is an
+/// error.
 ///
 /// # The fn
 ///
-/// `async fn name(ctx: rutina::Context) -> Result<(), E>`, where `E: Into<rutina::BoxError>`
-/// (`std::io::Error`, `anyhow::Error`, `String`, `&'static str`, ...) and the returned
-/// future is `Send`. The parameter may be omitted (`async fn name() -> Result<(), E>`),
-/// but then the routine cannot see cancellation and only ends on its own or when
-/// aborted. Any visibility, attributes and doc comments; no generics, no `self`. It must
-/// be a free fn (in a module or a block), not an associated fn.
+/// `async fn name(ctx: rutina::Context, ..) -> Result<(), E>`, where
+/// `E: Into<rutina::BoxError>` (`std::io::Error`, `anyhow::Error`, `String`,
+/// `&'static str`, ...) and the returned future is `Send`. The `Context` may be omitted
+/// (`async fn name() -> Result<(), E>`), but then the routine cannot see cancellation and
+/// only ends on its own or when aborted. Any visibility, attributes and doc comments; no
+/// generics, no `self`. It must be a free fn (in a module or a block), not an associated
+/// fn.
+///
+/// The routine is called by rutina, for every run, never by you: it cannot take
+/// arguments of your choosing. What it needs — a pool, a client, its configuration — comes
+/// as parameters after the `Context`, from a state (below). To keep something from one
+/// run to the next (a cursor, a cache), implement `rutina::Routine` on your own type
+/// instead.
 ///
 /// # Parameters from a state
 ///
@@ -110,9 +125,62 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Every `#[rutina::routine]` item has `with_state`; one without parameters returns
-/// itself and drops the state, so that all routines can be started the same way.
-/// `rutina::main!` has no state to give yet: start routines with parameters from a
-/// hand-written `main`.
+/// itself and drops the state, so that all routines can be started the same way. In
+/// [`rutina::main!`](macro@main), name the fn that makes the state with its `state` key
+/// (`state: App::connect`): every routine listed is started with it.
+///
+/// A routine with parameters is not a routine until it has its state: `go(consumer)`, or
+/// listing it in a `main!` without `state`, is a compile error that says to give it one.
+/// A parameter type the state does not provide is an error naming both types: derive
+/// `FromRef` on the state struct with a field of that type, or implement it by hand.
+///
+/// # Periodic jobs, heartbeats, reloads and singletons
+///
+/// ```
+/// use std::time::Duration;
+/// use rutina::{Backoff, Context, Cron, Policy, Routine, RunOptions};
+///
+/// /// Every five minutes (UTC), in one replica of the service at a time.
+/// #[rutina::routine(cron = "0 */5 * * * *", singleton = "billing-cleanup", on_error = Restart,
+///                   timeout = "1m")]
+/// async fn cleanup(ctx: Context) -> anyhow::Result<()> {
+///     let _fence = ctx.fencing_token(); // guards its writes against a stale holder
+///     Ok(())
+/// }
+///
+/// /// A consumer: reconnects with an exponential backoff, is hung when silent for 30 s,
+/// /// and is restarted by `Rutina::reload` (SIGHUP) to read its configuration again.
+/// #[rutina::routine(on_error = Restart, backoff = "100ms..30s", backoff_reset = "1m",
+///                   heartbeat = "30s", reload)]
+/// async fn consumer(ctx: Context) -> anyhow::Result<()> {
+///     while !ctx.is_cancelled() {
+///         // receive and handle one message...
+///         ctx.heartbeat();
+///         # break;
+///     }
+///     Ok(())
+/// }
+///
+/// assert_eq!(
+///     cleanup.options(),
+///     RunOptions::default()
+///         .name("cleanup")
+///         .cron(Cron::parse("0 */5 * * * *").unwrap()) // also sets `on_done = Restart`
+///         .on_error(Policy::Restart)
+///         .timeout(Duration::from_secs(60))
+///         .singleton("billing-cleanup"),
+/// );
+/// assert_eq!(
+///     consumer.options().backoff,
+///     Backoff::exponential(Duration::from_millis(100), Duration::from_secs(30))
+///         .reset_after(Duration::from_secs(60)),
+/// );
+/// ```
+///
+/// A schedule restarts the routine after `Ok` (give `on_done` to choose otherwise) and
+/// every next run waits for the next tick, so a backoff does not apply to it. A
+/// singleton needs a lease backend in its group: `main!`'s `lease` key
+/// (`Options::lease`); without one it does not start and the group shuts down.
 ///
 /// # Equivalent hand-written code
 ///
@@ -175,7 +243,7 @@ use proc_macro::TokenStream;
 ///
 /// impl Routine for poll_feed {
 ///     fn run(&mut self, ctx: Context) -> impl Future<Output = Result<(), BoxError>> + Send {
-///         /* poll_feed::call(ctx), its error boxed */
+///         /* poll_feed::call(ctx), its result through `RoutineReturn` (its error boxed) */
 ///     }
 ///     fn options(&self) -> RunOptions {
 ///         RunOptions::default().name("feed").on_done(Policy::Restart) /* ... */
@@ -199,6 +267,12 @@ use proc_macro::TokenStream;
 ///         /* consumer::call(ctx, state.provide()), its error boxed */
 ///     }
 ///     fn options(&self) -> RunOptions { /* as declared */ }
+/// }
+///
+/// // What `rutina::main!` with a `state` starts it with: given `&state`, a clone of it.
+/// impl<'a, S: Provides<Db> + Clone + Send + 'static> IntoRoutine<&'a S> for consumer {
+///     type Routine = WithState<consumer, S>;
+///     fn into_routine(self, state: &'a S) -> Self::Routine { WithState::new(self, state.clone()) }
 /// }
 /// ```
 ///
@@ -231,9 +305,13 @@ use proc_macro::TokenStream;
 ///
 /// Mistakes are compile errors on the offending token, all reported at once: unknown
 /// or duplicate keys, unknown policies, malformed durations (with the parser's reason),
-/// a zero `timeout` or `restart_intensity` window, a `max_count` or restart count that
-/// is negative, not an integer or too large, a `restart_intensity` that is not a
-/// `(count, "window")` pair, a `readiness_gate` that is not `true` or `false`, and an
+/// a zero `timeout`, `every`, `heartbeat`, `backoff_reset` or `restart_intensity`
+/// window, a `max_count` or restart count that is negative, not an integer or too large,
+/// a `restart_intensity` that is not a `(count, "window")` pair, a `readiness_gate` or
+/// `reload` that is not `true` or `false`, an empty `name` or `singleton`, a cron
+/// expression that does not parse (with the parser's reason), `every` and `cron`
+/// together, a `backoff` range that is malformed, zero or going down, a `backoff` with
+/// a schedule, a `backoff_reset` with a fixed `backoff`, and an
 /// fn that is not `async`, is generic, takes `self`, takes its `Context` by reference or
 /// after another parameter, takes a parameter by reference or with a pattern, or does not
 /// return a `Result`. The item is still generated (with default options, taking no
@@ -281,23 +359,93 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// rutina::main! {
 ///     routines: [http_server, metrics_server],
 ///     shutdown_timeout: "30s",      // the grace period after a shutdown begins
+///     shutdown_delay: "5s",         // stay up, not ready, while the load balancer catches up
 ///     shutdown_order: ReverseStart, // stop metrics_server first, then http_server
 ///     setup: init_logging,          // called once, before the runtime is built
 /// }
 /// ```
 ///
-/// Entries are paths to `#[rutina::routine]` items (`poll_feed`, `jobs::poll`), started
-/// in the order listed. Besides `routines`, each key optional and given at most once:
+/// With a state the routines' parameters are taken from, and a lease backend for the
+/// singleton routines:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use rutina::Context;
+/// # #[derive(Clone)] struct Db;
+/// # impl Db { async fn connect(_: &str) -> anyhow::Result<Db> { Ok(Db) } }
+///
+/// #[derive(Clone, rutina::FromRef)]
+/// struct App {
+///     db: Db,
+///     queue: Arc<str>,
+/// }
+///
+/// impl App {
+///     /// Made once, inside the runtime, before any routine starts.
+///     async fn connect() -> anyhow::Result<App> {
+///         let url = std::env::var("DATABASE_URL")?;
+///         Ok(App { db: Db::connect(&url).await?, queue: "jobs".into() })
+///     }
+/// }
+///
+/// #[rutina::routine(on_error = Restart)]
+/// async fn consumer(ctx: Context, db: Db, queue: Arc<str>) -> anyhow::Result<()> {
+///     let _ = (db, queue); // a fresh clone of each, taken from the state, for every run
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// #[rutina::routine(every = "1h", singleton = "vacuum")]
+/// async fn vacuum(db: Db) -> anyhow::Result<()> {
+///     let _ = db; // runs in one replica at a time
+///     Ok(())
+/// }
+///
+/// # mod lease {
+/// #     pub struct Postgres;
+/// #     impl Postgres { pub async fn connect(_: &str) -> std::io::Result<Postgres> { Ok(Postgres) } }
+/// #     impl rutina::Lease for Postgres {
+/// #         type Error = std::convert::Infallible;
+/// #         fn time_to_live(&self) -> std::time::Duration { std::time::Duration::from_secs(15) }
+/// #         async fn acquire(&self, _: &str, _: &str) -> Result<Option<u64>, Self::Error> { Ok(None) }
+/// #         async fn renew(&self, _: &str, _: &str, _: u64) -> Result<bool, Self::Error> { Ok(false) }
+/// #         async fn release(&self, _: &str, _: &str, _: u64) -> Result<(), Self::Error> { Ok(()) }
+/// #     }
+/// # }
+/// # use lease::Postgres;
+/// /// The backend of the singletons' leases: `rutina::lease::Postgres` (feature `postgres`).
+/// async fn make_lease() -> Result<Postgres, rutina::BoxError> {
+///     Ok(Postgres::connect(&std::env::var("DATABASE_URL")?).await?)
+/// }
+///
+/// rutina::main! {
+///     state: App::connect,
+///     lease: make_lease,
+///     routines: [consumer, vacuum],
+///     shutdown_timeout: "30s",
+/// }
+/// ```
+///
+/// Entries are paths (`poll_feed`, `jobs::poll`, `TICKER`) whose value is a routine: a
+/// `#[rutina::routine]` item, a unit struct or a const of a type that implements
+/// [`rutina::Routine`](https://docs.rs/rutina/latest/rutina/trait.Routine.html) by hand,
+/// or a plain `async fn(Context) -> Result<(), E>` (with default options). They are
+/// started in the order listed, each with `rutina::IntoRoutine::start`. Besides
+/// `routines`, each key optional and given at most once:
 ///
 /// | key | value | when omitted |
 /// |---|---|---|
 /// | `shutdown_timeout` | the grace period after a shutdown begins (`Options::shutdown_timeout`), a non-zero humantime string; a routine's own `grace_period` overrides it | a shutdown waits for every routine |
 /// | `shutdown_order` | `AllAtOnce` or `ReverseStart` (also `ShutdownOrder::ReverseStart`, `rutina::ShutdownOrder::ReverseStart`): `Options::shutdown_order`. With `ReverseStart` the routine listed last is stopped first, and each one's grace period runs from its turn | `AllAtOnce` |
-/// | `setup` | the path of an fn (`init_logging`, `config::load`) that `main` calls once, before it builds the runtime: to install a `tracing` subscriber, read the configuration. A plain fn taking no arguments and returning `()` or `Result<(), E>` with `E: Into<rutina::BoxError>`, as for a routine. If it returns `Err`, the error is printed on stderr with its sources and the process exits with 1, no routine started | nothing runs first |
+/// | `shutdown_delay` | the lame-duck delay (`Options::shutdown_delay`), a non-zero humantime string: when a shutdown begins by a signal the group turns not-ready at once (health checks, systemd's `STOPPING=1`), but the routines are cancelled only once the delay has passed, while a load balancer stops sending traffic; `shutdown_timeout` counts from then | the routines are cancelled at once |
+/// | `setup` | the path of an fn (`init_logging`, `config::load`) that `main` calls once, before it builds the runtime: to install a `tracing` subscriber. A plain fn taking no arguments and returning `()` or `Result<(), E>` with `E: Into<rutina::BoxError>`, as for a routine. If it returns `Err`, the error is printed on stderr with its sources and the process exits with 1, no routine started | nothing runs first |
+/// | `state` | the path of an fn or `async fn` taking no arguments (`App::connect`, `config::load`) that makes the state the routines' parameters are taken from: it returns the state `S` or `Result<S, E>` with `E: Into<rutina::BoxError>`. `main` calls it once, inside the runtime, after `setup` and before any routine, then starts every routine with it: a routine with parameters takes them from a clone of it (so `S: Clone + Send + 'static`), the others ignore it. If it fails, its error is printed with its sources and the process exits with 1, no routine started | a routine with parameters cannot be listed |
+/// | `lease` | the path of an fn or `async fn` taking no arguments that makes the lease backend of the `singleton` routines (a `rutina::Lease`, such as `rutina::lease::Postgres` with the `postgres` feature), or `Result<backend, E>`. `main` calls it inside the runtime, before it makes the group (`Main::configure`), and gives it to `Options::lease`; an error exits with 1 | a `singleton` routine does not start, and the group shuts down |
 ///
 /// `setup` runs on the main thread, outside any runtime: it cannot `.await` or
-/// `tokio::spawn`; do asynchronous start-up work in a routine. Hand what it reads (a
-/// configuration) to the routines through a `static`, like a `std::sync::OnceLock`.
+/// `tokio::spawn`. Do asynchronous start-up work — connecting to a database, reading a
+/// configuration service — in `state`, and hand what it makes to the routines as their
+/// parameters, rather than through a `static`.
 ///
 /// The generated `main` builds a multi-threaded tokio runtime, creates a `Rutina`
 /// listening to SIGINT and SIGTERM (Ctrl-C off unix), starts the routines, waits for
@@ -306,7 +454,7 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | exit code | when |
 /// |---|---|
 /// | 0 | every routine ended cleanly (for instance after a first signal) |
-/// | 1 | the group's error, or `setup`'s, printed on stderr with its chain of sources |
+/// | 1 | the group's error, or the error of `setup`, `state` or `lease`, printed on stderr with its chain of sources |
 /// | 130 | a second signal aborted routines still running after the first one |
 ///
 /// A third signal exits at once (130), even if some routine blocks its thread: the
@@ -314,63 +462,73 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Equivalent hand-written code
 ///
+/// `main!` expands to public rutina API, [`rutina::Main`](https://docs.rs/rutina/latest/rutina/struct.Main.html)
+/// (a multi-threaded runtime, OS signals, the exit status); by hand, with every key:
+///
 /// ```no_run
 /// use std::process::ExitCode;
 /// use std::time::Duration;
-/// use rutina::{Options, Rutina, ShutdownOrder};
+/// use rutina::{BoxError, ErrorReport, Main, Options, ShutdownOrder};
+/// # #[derive(Clone)] struct App;
+/// # impl App { async fn connect() -> anyhow::Result<App> { Ok(App) } }
 /// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
-/// # #[rutina::routine] async fn metrics_server() -> anyhow::Result<()> { Ok(()) }
+/// # #[rutina::routine] async fn consumer(_app: App) -> anyhow::Result<()> { Ok(()) }
 /// # fn init_logging() -> Result<(), rutina::BoxError> { Ok(()) }
+/// # struct Nope;
+/// # impl rutina::Lease for Nope {
+/// #     type Error = std::convert::Infallible;
+/// #     fn time_to_live(&self) -> Duration { Duration::from_secs(15) }
+/// #     async fn acquire(&self, _: &str, _: &str) -> Result<Option<u64>, Self::Error> { Ok(None) }
+/// #     async fn renew(&self, _: &str, _: &str, _: u64) -> Result<bool, Self::Error> { Ok(false) }
+/// #     async fn release(&self, _: &str, _: &str, _: u64) -> Result<(), Self::Error> { Ok(()) }
+/// # }
+/// # async fn make_lease() -> Result<Nope, std::io::Error> { Ok(Nope) }
 ///
 /// fn main() -> ExitCode {
-///     // `setup: init_logging`; a setup returning `()` is just called.
+///     // `setup: init_logging`, before the runtime; a setup returning `()` is just called.
 ///     if let Err(error) = init_logging() {
-///         return report(&*error);
+///         eprintln!("{}", ErrorReport::new(&*error));
+///         return ExitCode::FAILURE;
 ///     }
-///     let runtime = tokio::runtime::Builder::new_multi_thread()
-///         .enable_all()
-///         .build()
-///         .expect("a tokio runtime");
-///     runtime.block_on(async {
-///         let rutina = Rutina::new(
-///             Options::default()
-///                 .listen_os_signals(true)
-///                 .shutdown_timeout(Duration::from_secs(30))
-///                 .shutdown_order(ShutdownOrder::ReverseStart),
-///         );
-///         rutina.go(http_server);
-///         rutina.go(metrics_server);
-///         match rutina.wait().await {
-///             Ok(()) => ExitCode::SUCCESS,
-///             Err(error) => report(&error),
-///         }
-///     })
-/// }
-///
-/// fn report(error: &(dyn std::error::Error + 'static)) -> ExitCode {
-///     eprintln!("error: {error}");
-///     let mut source = error.source();
-///     while let Some(cause) = source {
-///         eprintln!("  caused by: {cause}");
-///         source = cause.source();
-///     }
-///     ExitCode::FAILURE
+///     let options = Options::default()
+///         .shutdown_timeout(Duration::from_secs(30))
+///         .shutdown_delay(Duration::from_secs(5))
+///         .shutdown_order(ShutdownOrder::ReverseStart);
+///     Main::new(options)
+///         // `lease: make_lease`, inside the runtime, before the group is made.
+///         .configure(|options| async move { Ok::<_, BoxError>(options.lease(make_lease().await?)) })
+///         .run(|rutina| async move {
+///             // `state: App::connect`, before any routine; an error exits with 1.
+///             let app = App::connect().await?;
+///             // `routines: [http_server, consumer]`, in order, each given the state.
+///             rutina.go(http_server); // no parameters: the state is not needed
+///             rutina.go(consumer.with_state(app.clone()));
+///             Ok::<_, BoxError>(())
+///         })
 /// }
 /// ```
 ///
-/// `main!` adds to this the exit code 130 after a second signal and the exit at the
-/// third. To start closures, or routines built at run time, write `main` by hand.
+/// For the entries, `main!` calls `rutina::IntoRoutine::start(entry, &rutina, &state)`,
+/// which is `go(entry.with_state(state.clone()))` for a routine with parameters and
+/// `go(entry)` for any other: it cannot tell them apart, the types can. To start
+/// closures, or routines built at run time, write `main` by hand, with `Main`.
 ///
 /// # Errors
 ///
 /// An empty `main!`, an empty `routines` list, an unknown or duplicate key, a malformed
 /// or zero duration, an unknown or quoted shutdown order, an entry that is not a path,
-/// and a `setup` that is not a path (a closure, a block, a call: `setup: init()`) are
-/// compile errors on the offending token. An entry that is not a `#[rutina::routine]`
-/// item (a plain `async fn`, a closure) is a type error on that entry, saying to add the
-/// attribute. A `setup` fn that takes arguments is a type error on its path; one that is
-/// `async` or returns anything but `()` or `Result<(), E>` too, saying what `setup` may
-/// return.
+/// and a `setup`, `state` or `lease` that is not a path (a closure, a block, a call:
+/// `setup: init()`) are compile errors on the offending token. An entry that is not a
+/// routine (a struct without a `Routine` impl, an fn of another shape) is a type error on
+/// that entry, saying to add the attribute or implement `Routine`; so is a
+/// `#[rutina::routine]` fn with parameters in a `main!` without `state` (saying to give
+/// it one), or with a state that does not provide one of its parameters (naming both
+/// types). A `setup`, `state` or `lease` fn that takes arguments is a type error on its
+/// path ("expected function that takes 0 arguments"); a `setup` that is `async` or returns
+/// anything but `()` or `Result<(), E>`, a `state` or `lease` returning a `Result` whose
+/// error does not convert into `rutina::BoxError`, and a `lease` that is not a
+/// `rutina::Lease`, too. Each error names public items only (`IntoRoutine`, `MainFn`,
+/// `SetupReturn`, `FromRef`, `Options::lease`).
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     expand::main(input.into()).into()

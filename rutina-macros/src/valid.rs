@@ -6,7 +6,7 @@ use proc_macro2::Span;
 use quote::ToTokens as _;
 use syn::ext::IdentExt as _;
 
-use crate::attr::{FROM_REF, MAIN, MainArgs, ROUTINE, RoutineArgs};
+use crate::attr::{BackoffArg, FROM_REF, MAIN, MainArgs, ROUTINE, RoutineArgs, Spanned};
 use crate::errors::{Errors, code};
 use crate::item::{RoutineFn, StateField};
 
@@ -50,6 +50,145 @@ pub(crate) fn check_routine_args(args: &RoutineArgs, errors: &mut Errors) {
              or write `name = \"http\"`",
         );
     }
+    check_schedule(args, errors);
+    check_backoff(args, errors);
+    if let Some(heartbeat) = &args.heartbeat
+        && heartbeat.value.is_zero()
+    {
+        errors.at(
+            heartbeat.span,
+            "`heartbeat` must be greater than zero: it is how long a run may stay silent before \
+             it is hung, and no run beats that often; write it like `heartbeat = \"30s\"`, and call \
+             `ctx.heartbeat()` more often than that",
+        );
+    }
+    if let Some(key) = &args.singleton
+        && key.value.trim().is_empty()
+    {
+        errors.at(
+            key.span,
+            "`singleton` must not be empty: it is the key of the lease the routine runs under, \
+             the same in every replica; write it like `singleton = \"billing-cleanup\"`",
+        );
+    }
+}
+
+/// `every` and `cron`: one schedule at most, a non-zero period, an expression that parses.
+fn check_schedule(args: &RoutineArgs, errors: &mut Errors) {
+    if let Some(every) = &args.every
+        && every.value.is_zero()
+    {
+        errors.at(
+            every.span,
+            "`every` must be greater than zero: it is the time from the start of one run to \
+             the start of the next; write it like `every = \"2s\"`",
+        );
+    }
+    if let Some(cron) = &args.cron
+        && let Some(message) = cron_error(&cron.value)
+    {
+        errors.at(cron.span, message);
+    }
+    if let (Some(every), Some(cron)) = (&args.every, &args.cron) {
+        // On the one written second.
+        let span = if args.cron_first { every.span } else { cron.span };
+        errors.at(
+            span,
+            "`every` and `cron` are two schedules, and a routine runs on one: keep `every` for a \
+             fixed rate, or `cron` for times of the day",
+        );
+    }
+}
+
+/// Whether `cron`'s expression is one the runtime parses (croner, the seconds optional,
+/// as `rutina::Cron::parse`), and if not, the message.
+#[cfg(feature = "cron")]
+fn cron_error(expression: &str) -> Option<String> {
+    let reason = croner::Cron::new(expression).with_seconds_optional().parse().err()?.to_string();
+    let reason = reason.trim_end_matches('.');
+    Some(format!(
+        "invalid cron expression {expression:?} for `cron`: {reason}; write five fields (minute, hour, \
+         day of month, month, day of week) or six with the seconds first, like \
+         `cron = \"0 */5 * * * *\"` (every five minutes)"
+    ))
+}
+
+/// Without rutina's `cron` feature, `cron` cannot be used.
+#[cfg(not(feature = "cron"))]
+fn cron_error(_expression: &str) -> Option<String> {
+    Some(
+        "`cron` needs rutina's `cron` feature, which is off: enable it \
+         (`rutina = { version = \"..\", features = [\"cron\"] }`, on by default), or use \
+         `every = \"5m\"` for a fixed rate"
+            .to_owned(),
+    )
+}
+
+/// `backoff` and `backoff_reset`: a range that goes up from a non-zero start, a reset for
+/// an exponential backoff only, no backoff with a schedule.
+fn check_backoff(args: &RoutineArgs, errors: &mut Errors) {
+    let schedule = match (&args.every, &args.cron) {
+        (Some(_), _) => Some("every"),
+        (None, Some(_)) => Some("cron"),
+        (None, None) => None,
+    };
+    if let Some(backoff) = &args.backoff {
+        if let BackoffArg::Exponential { initial, max } = backoff.value {
+            let show = |duration| humantime::format_duration(duration).to_string();
+            if initial.is_zero() || max.is_zero() {
+                errors.at(
+                    backoff.span,
+                    "both ends of `backoff`'s range must be greater than zero: it goes from the first \
+                     delay, doubling, to the largest; write it like `backoff = \"100ms..30s\"` (or \
+                     `backoff = \"0s\"` for no delay at all)",
+                );
+            } else if initial > max {
+                errors.at(
+                    backoff.span,
+                    format!(
+                        "`backoff`'s range must go up, from the first delay to the largest: write \
+                         `backoff = \"{}..{}\"`",
+                        show(max),
+                        show(initial)
+                    ),
+                );
+            }
+        }
+        if let Some(schedule) = schedule {
+            errors.at(
+                backoff.span,
+                format!(
+                    "`backoff` does not apply to a schedule: with `{schedule}`, every next run waits \
+                     for the next tick, after `Ok` and after a failure; remove `backoff`"
+                ),
+            );
+        }
+    }
+    if let Some(reset) = &args.backoff_reset {
+        if reset.value.is_zero() {
+            errors.at(
+                reset.span,
+                "`backoff_reset` must be greater than zero: it is how long a run must stay up for \
+                 the backoff to start again from its first delay; write it like `backoff_reset = \"1m\"`",
+            );
+        }
+        match (&args.backoff, schedule) {
+            (_, Some(schedule)) => errors.at(
+                reset.span,
+                format!(
+                    "`backoff_reset` does not apply to a schedule: with `{schedule}`, every next run \
+                     waits for the next tick; remove `backoff_reset`"
+                ),
+            ),
+            (Some(Spanned { value: BackoffArg::Fixed(_), .. }), None) => errors.at(
+                reset.span,
+                "`backoff_reset` resets an exponential backoff, and `backoff` is a fixed delay here: \
+                 write `backoff` as a range, like `backoff = \"100ms..30s\"`, or remove it to keep \
+                 the default backoff (exponential too)",
+            ),
+            _ => {}
+        }
+    }
 }
 
 /// Checks the input of `rutina::main!` that parsed.
@@ -79,6 +218,15 @@ pub(crate) fn check_main_args(args: &MainArgs, errors: &mut Errors) {
             "`shutdown_timeout` must be greater than zero: it is the grace period routines \
              get to finish after a shutdown begins; remove it to wait for them as long as \
              they need",
+        );
+    }
+    if let Some(delay) = &args.shutdown_delay
+        && delay.value.is_zero()
+    {
+        errors.at(
+            delay.span,
+            "`shutdown_delay` must be greater than zero: it is how long the group stays up, \
+             not ready, after a shutdown begins; remove it to cancel the routines at once",
         );
     }
 }
@@ -299,7 +447,7 @@ fn is_context(path: &syn::Path) -> bool {
 }
 
 /// A return type that may name a `Result` (any path: `Result<(), E>`, `anyhow::Result<()>`,
-/// an alias; the `RoutineResult` bound in the expansion checks it for real), as opposed to
+/// an alias; the `rutina::RoutineReturn` bound in the expansion checks it for real), as opposed to
 /// one that cannot (`()`, a reference, `impl Trait`, ...).
 fn could_be_result(ty: &syn::Type) -> bool {
     matches!(peel(ty), syn::Type::Path(_) | syn::Type::Macro(_) | syn::Type::Verbatim(_))
@@ -642,5 +790,92 @@ mod tests {
               write it like `restart_intensity = (5, \"1m\")`"]
         );
         assert_eq!(checked(quote!(timeout = "0ms", restart_intensity = (1, "0s"), name = " ")).len(), 3);
+        assert_eq!(
+            checked(quote!(every = "0s", heartbeat = "0s", singleton = " ")),
+            [
+                "`every` must be greater than zero: it is the time from the start of one run to the \
+                 start of the next; write it like `every = \"2s\"`",
+                "`heartbeat` must be greater than zero: it is how long a run may stay silent before it \
+                 is hung, and no run beats that often; write it like `heartbeat = \"30s\"`, and call \
+                 `ctx.heartbeat()` more often than that",
+                "`singleton` must not be empty: it is the key of the lease the routine runs under, the \
+                 same in every replica; write it like `singleton = \"billing-cleanup\"`",
+            ]
+        );
+        assert_eq!(
+            checked(quote!(backoff_reset = "0s")),
+            ["`backoff_reset` must be greater than zero: it is how long a run must stay up for the \
+              backoff to start again from its first delay; write it like `backoff_reset = \"1m\"`"]
+        );
+    }
+
+    #[cfg(not(feature = "cron"))]
+    #[test]
+    fn cron_needs_the_feature() {
+        let errors = checked(quote!(cron = "0 */5 * * * *"));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("`cron` needs rutina's `cron` feature, which is off"), "{errors:?}");
+    }
+
+    #[cfg(feature = "cron")]
+    #[test]
+    fn schedules() {
+        assert!(checked(quote!(every = "2s", on_done = DoNothing, singleton = "a", heartbeat = "1m")).is_empty());
+        assert!(checked(quote!(cron = "0 */5 * * * *")).is_empty());
+        assert!(checked(quote!(cron = "0 3 * * *")).is_empty());
+        assert!(checked(quote!(cron = "0 0 * * MON-FRI")).is_empty());
+        let errors = checked(quote!(cron = "61 * * * *"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("invalid cron expression \"61 * * * *\" for `cron`: "), "{errors:?}");
+        assert!(errors[0].ends_with("like `cron = \"0 */5 * * * *\"` (every five minutes)"), "{errors:?}");
+        // croner's own reason, quoted.
+        let reason = croner::Cron::new("61 * * * *").with_seconds_optional().parse().err().map(|e| e.to_string());
+        let reason = reason.expect("croner rejects it");
+        assert!(errors[0].contains(reason.trim_end_matches('.')), "{errors:?}");
+        assert_eq!(checked(quote!(cron = "")).len(), 1);
+        assert_eq!(checked(quote!(cron = "* * *")).len(), 1);
+
+        let both = "`every` and `cron` are two schedules, and a routine runs on one: keep `every` for a \
+                    fixed rate, or `cron` for times of the day";
+        assert_eq!(checked(quote!(every = "1m", cron = "* * * * *")), [both]);
+        assert_eq!(checked(quote!(cron = "* * * * *", every = "1m")), [both]);
+        assert_eq!(
+            checked(quote!(every = "1m", backoff = "1s", backoff_reset = "1m")),
+            [
+                "`backoff` does not apply to a schedule: with `every`, every next run waits for the \
+                 next tick, after `Ok` and after a failure; remove `backoff`",
+                "`backoff_reset` does not apply to a schedule: with `every`, every next run waits for \
+                 the next tick; remove `backoff_reset`",
+            ]
+        );
+        assert_eq!(checked(quote!(cron = "* * * * *", backoff = "1s..2s")).len(), 1);
+    }
+
+    #[test]
+    fn backoff_ranges_and_resets() {
+        for ok in [
+            quote!(backoff = "100ms..30s"),
+            quote!(backoff = "1s..1s"),
+            quote!(backoff = "0s"),
+            quote!(backoff = "1s..2s", backoff_reset = "1m"),
+            quote!(backoff_reset = "1m"),
+        ] {
+            assert!(checked(ok.clone()).is_empty(), "{ok}");
+        }
+        let zero = "both ends of `backoff`'s range must be greater than zero: it goes from the first \
+                    delay, doubling, to the largest; write it like `backoff = \"100ms..30s\"` (or \
+                    `backoff = \"0s\"` for no delay at all)";
+        assert_eq!(checked(quote!(backoff = "0s..1s")), [zero]);
+        assert_eq!(checked(quote!(backoff = "1s..0ms")), [zero]);
+        assert_eq!(
+            checked(quote!(backoff = "1m..1s")),
+            ["`backoff`'s range must go up, from the first delay to the largest: write \
+              `backoff = \"1s..1m\"`"]
+        );
+        let fixed = "`backoff_reset` resets an exponential backoff, and `backoff` is a fixed delay here: \
+                     write `backoff` as a range, like `backoff = \"100ms..30s\"`, or remove it to keep \
+                     the default backoff (exponential too)";
+        assert_eq!(checked(quote!(backoff = "1s", backoff_reset = "1m")), [fixed]);
+        assert_eq!(checked(quote!(backoff_reset = "1m", backoff = "0s")), [fixed]);
     }
 }

@@ -1,109 +1,115 @@
-//! What the output of `#[rutina::routine]` and `rutina::main!` calls. Not public API:
-//! it may change in any release.
-
-#[cfg(feature = "macros")]
-use std::error::Error as StdError;
-use std::future::Future;
-#[cfg(feature = "macros")]
-use std::process::ExitCode;
+//! What the output of `#[rutina::routine]` and `rutina::main!` names: public items under
+//! stable paths, and the helpers of `main!`'s `state` and `lease` fns. Not public API: it
+//! may change in any release.
+//!
+//! Nothing here may show in a diagnostic: the bounds a user's code can fail are all on
+//! public items ([`Routine`], [`IntoRoutine`], [`RoutineReturn`],
+//! [`SetupReturn`](crate::SetupReturn), [`MainFn`](crate::MainFn), [`Provides`],
+//! [`Options::lease`]), so that an error names what the user can look up.
 
 pub use crate::{
-    Backoff, BoxError, Context, FromRef, Main, Options, Policy, Provides, Routine, RunOptions, Rutina, ShutdownOrder,
-    StatefulRoutine, WithState,
+    Backoff, BoxError, Context, FromRef, IntoRoutine, Main, Options, Policy, Provides, Routine, RoutineReturn,
+    RunOptions, Rutina, ShutdownOrder, StatefulRoutine, WithState,
 };
 pub use ::core::time::Duration;
 
-#[cfg(feature = "macros")]
-use crate::ErrorReport;
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
 
-/// Implemented by the `#[rutina::routine]` items without state: what `rutina::main!`
-/// accepts.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a `#[rutina::routine]` that `rutina::main!` can start",
-    label = "not a `#[rutina::routine]` item, or one that takes a state",
-    note = "add `#[rutina::routine]` to the async fn to list it in `rutina::main!`",
-    note = "a routine with parameters after its `Context` takes them from a state, which \
-            `rutina::main!` cannot give yet: start it from a hand-written `main`, with \
-            `rutina.go(name.with_state(state))`"
-)]
-pub trait Declared: Routine {}
+// How `main!` takes the value of its `state` and `lease` fns, which may be `async` and may
+// return a `Result`: autoref specialization on the concrete type of what the fn returned.
+// `(&value).__rutina_await()` is `Await` when the value is a future (the method of
+// `AwaitKind` takes `&Self`, found before `NowKind`'s, which takes `&&Self`), `Now`
+// otherwise; `made` then gives a future of the value. `__rutina_result` does the same for
+// a `Result`, and `made` gives a `Result` for the expansion's `?`. No bound here can fail,
+// so none of these names shows in a diagnostic.
 
-/// Starts a `main!` entry, with the `Declared` bound spanned on it.
-pub fn start<R: Declared>(rutina: &Rutina, routine: R) -> crate::Id {
-    rutina.go(routine)
-}
+/// The value is a future: await it.
+pub struct Await;
+/// The value is not a future: it is ready.
+pub struct Now;
 
-/// What a `#[rutina::routine]` fn may return.
-#[diagnostic::on_unimplemented(
-    message = "a `#[rutina::routine]` must return `Result<(), E>` where `E: Into<rutina::BoxError>`, not `{Self}`",
-    label = "not `Result<(), E>`"
-)]
-pub trait RoutineResult {
-    /// The result with its error boxed.
-    fn into_routine_result(self) -> Result<(), BoxError>;
-}
-
-impl<E: Into<BoxError>> RoutineResult for Result<(), E> {
-    fn into_routine_result(self) -> Result<(), BoxError> {
-        self.map_err(Into::into)
+/// Tags a future.
+pub trait AwaitKind {
+    /// [`Await`].
+    fn __rutina_await(&self) -> Await {
+        Await
     }
 }
 
-/// The future `Routine::run` returns for a `#[rutina::routine]` fn.
-pub async fn routine_future<F>(fut: F) -> Result<(), BoxError>
-where
-    F: Future,
-    F::Output: RoutineResult,
-{
-    fut.await.into_routine_result()
-}
+impl<F: Future> AwaitKind for F {}
 
-/// What the fn named by `main!`'s `setup` may return. The same error bound as a
-/// routine's, so an error keeps its sources for its report.
-#[diagnostic::on_unimplemented(
-    message = "`setup` must return `()` or `Result<(), E>` where `E: Into<rutina::BoxError>`, not `{Self}`",
-    label = "returns `{Self}`",
-    note = "`setup` names a plain fn (not `async`) taking no arguments, like \
-            `fn init_logging() -> anyhow::Result<()>`; `rutina::main!` calls it once, \
-            before the runtime starts"
-)]
-#[cfg(feature = "macros")]
-pub trait SetupResult {
-    /// The result with its error boxed.
-    fn into_setup_result(self) -> Result<(), BoxError>;
-}
-
-#[cfg(feature = "macros")]
-impl SetupResult for () {
-    fn into_setup_result(self) -> Result<(), BoxError> {
-        Ok(())
+/// Tags anything else.
+pub trait NowKind {
+    /// [`Now`].
+    fn __rutina_await(&self) -> Now {
+        Now
     }
 }
 
-#[cfg(feature = "macros")]
-impl<E: Into<BoxError>> SetupResult for Result<(), E> {
-    fn into_setup_result(self) -> Result<(), BoxError> {
-        self.map_err(Into::into)
+impl<T> NowKind for &T {}
+
+impl Await {
+    /// The future itself.
+    pub fn made<F: Future>(self, future: F) -> F {
+        future
     }
 }
 
-/// Calls the fn named by `main!`'s `setup`, its error boxed. Takes the fn rather than
-/// its result, so both bounds are spanned on the path: a fn taking arguments is "expected
-/// to take 0 arguments", not a call missing some.
-#[cfg(feature = "macros")]
-pub fn run_setup<F, R>(setup: F) -> Result<(), BoxError>
-where
-    F: FnOnce() -> R,
-    R: SetupResult,
-{
-    setup().into_setup_result()
+impl Now {
+    /// The value, ready.
+    pub fn made<T>(self, value: T) -> Ready<T> {
+        ready(value)
+    }
 }
 
-/// `main!`'s `setup` failed: its error chain on stderr, exit status 1.
-#[cfg(feature = "macros")]
-pub fn setup_failed(error: &(dyn StdError + 'static)) -> ExitCode {
-    eprintln!("{}", ErrorReport::new(error));
-    ExitCode::FAILURE
+/// The value is a `Result`.
+pub struct IsResult;
+/// The value is not a `Result`.
+pub struct IsValue;
+
+/// Tags a `Result`.
+pub trait ResultKind {
+    /// [`IsResult`].
+    fn __rutina_result(&self) -> IsResult {
+        IsResult
+    }
+}
+
+impl<T, E> ResultKind for Result<T, E> {}
+
+/// Tags anything else.
+pub trait ValueKind {
+    /// [`IsValue`].
+    fn __rutina_result(&self) -> IsValue {
+        IsValue
+    }
+}
+
+impl<T> ValueKind for &T {}
+
+impl IsResult {
+    /// The result itself.
+    pub fn made<T, E>(self, result: Result<T, E>) -> Result<T, E> {
+        result
+    }
+}
+
+impl IsValue {
+    /// The value, as a result that never fails.
+    pub fn made<T>(self, value: T) -> Result<T, Infallible> {
+        Ok(value)
+    }
+}
+
+/// `#[rutina::routine(cron = "..")]`'s schedule. The macro checked the expression with the
+/// same parser and settings as [`Cron::parse`](crate::Cron::parse): it parses.
+#[cfg(feature = "cron")]
+pub fn cron(expression: &str) -> crate::Cron {
+    match crate::Cron::parse(expression) {
+        Ok(cron) => cron,
+        Err(error) => panic!("rutina: a cron expression checked by #[rutina::routine] does not parse: {error}"),
+    }
 }
 
 /// The keeper of a singleton routine's lease, for rutina's own integration tests

@@ -45,10 +45,17 @@
 //! }
 //! ```
 //!
-//! The same service as a program, with the macros: [`#[rutina::routine]`](macro@routine)
-//! declares a routine with its options, and [`rutina::main!`](macro@main) writes `fn main`
-//! (a multi-threaded runtime, SIGINT/SIGTERM handling, the exit code); its `setup` key
-//! names a fn run before the runtime starts, where a `tracing` subscriber is installed.
+//! The same service as a program, with the macros. [`#[rutina::routine]`](macro@routine)
+//! declares a routine with its options — policies, `timeout`, `max_count`, `backoff`
+//! (`"1s"`, or `"100ms..30s"` exponential), schedules (`every = "10s"`,
+//! `cron = "0 */5 * * * *"`), `heartbeat`, `reload`, `singleton` — checked at compile
+//! time. [`rutina::main!`](macro@main) writes `fn main` (a multi-threaded runtime,
+//! SIGINT/SIGTERM handling, the exit code) over [`Main`], and lists any routines: those
+//! items, or values of your own [`Routine`] types. Its keys: `setup`, a fn run before the
+//! runtime starts (where a `tracing` subscriber is installed); `state`, a fn or `async fn`
+//! run inside the runtime before any routine, whose value the routines' parameters are
+//! taken from ([below](#routines-with-state)); `lease`, the backend of singleton
+//! routines; `shutdown_timeout`, `shutdown_delay` and `shutdown_order`.
 //!
 //! ```no_run
 //! use rutina::Context;
@@ -189,7 +196,8 @@
 //! next run — after `Ok`, or after a failure under `on_error = Restart` — waits for the
 //! next tick; the backoff does not apply. A [timeout](RunOptions::timeout) bounds each
 //! run. With [`RunOptions::singleton`], a schedule is a cron job for a fleet: it runs on
-//! one replica at a time.
+//! one replica at a time. In the attribute: `#[rutina::routine(every = "10s", timeout =
+//! "5s", on_error = Restart)]`, `cron = "0 3 * * *"`, `singleton = "nightly-report"`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -222,7 +230,9 @@
 //! holder shuts down gracefully, after the lease's time to live when it dies. A run
 //! whose lease is lost is cancelled before another replica could start, and
 //! [`Context::fencing_token`] lets the resources it writes to reject a replica that lost
-//! it. The [`lease`] module tells the guarantees and their limits.
+//! it. The [`lease`] module tells the guarantees and their limits. With the macros:
+//! `#[rutina::routine(singleton = "billing-cleanup")]`, and `rutina::main!`'s
+//! `lease: make_lease` names the fn (maybe `async`) that connects to the backend.
 //!
 //! # Observability
 //!
@@ -355,6 +365,33 @@
 //! # }
 //! ```
 //!
+//! A routine's parameters are not arguments you pass when you start it: rutina calls it,
+//! for every run, with what the state provides. In [`rutina::main!`](macro@main), the
+//! `state` key names the fn that makes the state — a plain or `async` fn returning it or a
+//! `Result` of it — run once inside the runtime before any routine starts; every routine
+//! listed is started with it ([`IntoRoutine`]), and a state fn that fails ends the
+//! program with its error, no routine started:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use rutina::Context;
+//! # #[derive(Clone)] struct Db;
+//! # #[derive(Clone, rutina::FromRef)] struct App { db: Db, queue: Arc<str> }
+//! # #[rutina::routine] async fn consumer(_ctx: Context, _db: Db, _queue: Arc<str>) -> anyhow::Result<()> { Ok(()) }
+//! # #[rutina::routine] async fn server(_ctx: Context) -> anyhow::Result<()> { Ok(()) }
+//! impl App {
+//!     async fn connect() -> anyhow::Result<App> {
+//!         let url = std::env::var("DATABASE_URL")?; // connect to it...
+//!         Ok(App { db: Db, queue: url.into() })
+//!     }
+//! }
+//!
+//! rutina::main! {
+//!     state: App::connect,
+//!     routines: [server, consumer], // `server` takes no parameters: it ignores the state
+//! }
+//! ```
+//!
 //! # Testing a routine
 //!
 //! A routine is an ordinary async fn: call it with a [`Context::detached`], and cancel
@@ -463,7 +500,7 @@ mod systemd;
 pub mod __private;
 
 pub use crate::context::Context;
-pub use crate::entry::Main;
+pub use crate::entry::{IntoRoutine, Main, MainFn, RoutineReturn, SetupReturn};
 pub use crate::error::{BoxError, Error, ErrorReport, HungError, PanicError, RoutineError, SharedError, TimeoutError};
 pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;

@@ -138,10 +138,48 @@ impl RunOptions {
         self
     }
 
-    /// A limit on each run's duration. When it passes, the run's context is cancelled and
-    /// the run counts as a failure ([`Error::TimedOut`](crate::Error::TimedOut)) whatever it
-    /// then returns. The routine is expected to return promptly once cancelled; the policy
-    /// is applied when it does. Default: none.
+    /// A limit on each run's duration, and one that holds. When it passes, the run's
+    /// context is cancelled ([`CancelReason::TimedOut`](crate::CancelReason::TimedOut)) and
+    /// the run is a failure ([`Outcome::TimedOut`](crate::Outcome::TimedOut),
+    /// [`Error::TimedOut`](crate::Error::TimedOut)) whatever it then returns, handled by
+    /// `on_error`. If the run has not returned within its
+    /// [`grace_period`](RunOptions::grace_period) after that — at once when none is set —
+    /// it is dropped: its future is not polled again, and its destructors run. Default:
+    /// none.
+    ///
+    /// To let a run finish cleanly when its time is up (roll back a transaction, flush a
+    /// buffer), give it a `grace_period` and watch
+    /// [`Context::cancelled`](crate::Context::cancelled); without one, the run is dropped
+    /// the moment the limit passes. A run is dropped between two polls: one that blocks
+    /// its thread (a long synchronous loop, `std::thread::sleep`) cannot be stopped before
+    /// it yields — await such work from `tokio::task::spawn_blocking` instead, so that the
+    /// run is dropped on time (the blocking work itself runs to its end).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rutina::{Context, Error, RunOptions, Rutina};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let rutina = Rutina::default();
+    /// rutina.go_with(
+    ///     |ctx: Context| async move {
+    ///         tokio::select! {
+    ///             _ = ctx.cancelled() => {} // the timeout: clean up, within the grace period
+    ///             _ = tokio::time::sleep(Duration::from_secs(60)) => {} // the work
+    ///         }
+    ///         Ok::<_, std::io::Error>(())
+    ///     },
+    ///     RunOptions::default()
+    ///         .name("sync")
+    ///         .timeout(Duration::from_secs(5))
+    ///         .grace_period(Duration::from_secs(1)),
+    /// );
+    /// let error = rutina.wait().await.unwrap_err(); // `on_error` is `Shutdown` by default
+    /// assert!(matches!(error, Error::TimedOut { timeout, .. } if timeout == Duration::from_secs(5)));
+    /// # }
+    /// ```
+    ///
+    /// In `#[rutina::routine]`: `timeout = "5s", grace_period = "1s"`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -212,9 +250,12 @@ impl RunOptions {
         self
     }
 
-    /// How long this routine may take to stop once its shutdown cancellation came, before
-    /// it is aborted. Overrides [`Options::shutdown_timeout`](crate::Options::shutdown_timeout)
-    /// for this routine. Default: the group's.
+    /// How long a run may take to stop once it was cancelled, before it is aborted: for a
+    /// group shutdown it overrides [`Options::shutdown_timeout`](crate::Options::shutdown_timeout)
+    /// for this routine (default: the group's); for a run cancelled by its
+    /// [`timeout`](RunOptions::timeout), a missed [`heartbeat`](RunOptions::heartbeat) or a
+    /// lost [`singleton`](RunOptions::singleton) lease, it is the only grace the run gets
+    /// (default: none, the run is dropped at once).
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace_period = Some(grace);
         self

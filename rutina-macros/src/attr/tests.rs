@@ -26,6 +26,8 @@ fn empty_arguments_declare_nothing() {
     assert!(args.on_done.is_none() && args.on_error.is_none() && args.timeout.is_none());
     assert!(args.max_count.is_none() && args.name.is_none() && args.backoff.is_none());
     assert!(args.restart_intensity.is_none() && args.grace_period.is_none() && args.readiness_gate.is_none());
+    assert!(args.every.is_none() && args.cron.is_none() && args.heartbeat.is_none() && args.reload.is_none());
+    assert!(args.singleton.is_none() && args.backoff_reset.is_none());
 }
 
 #[test]
@@ -47,7 +49,7 @@ fn every_key_parses_to_its_value() {
     assert_eq!(args.timeout.map(|t| t.value), Some(Duration::from_secs(5)));
     assert_eq!(args.max_count.map(|m| m.value), Some(3));
     assert_eq!(args.name.map(|n| n.value), Some("http".to_owned()));
-    assert_eq!(args.backoff.map(|b| b.value), Some(Duration::from_secs(90)));
+    assert_eq!(args.backoff.map(|b| b.value), Some(BackoffArg::Fixed(Duration::from_secs(90))));
     let intensity = args.restart_intensity.expect("parsed");
     assert_eq!((intensity.max_restarts.value, intensity.within.value), (5, Duration::from_secs(60)));
     assert_eq!(args.grace_period.map(|g| g.value), Some(Duration::from_secs(10)));
@@ -75,8 +77,9 @@ fn unknown_key_lists_the_keys_and_suggests_the_closest() {
     assert_eq!(
         errors,
         ["unknown key `timout` in #[rutina::routine]; expected one of `on_done`, \
-          `on_error`, `timeout`, `max_count`, `name`, `backoff`, `restart_intensity`, \
-          `grace_period`, `readiness_gate` (did you mean `timeout`?)"]
+          `on_error`, `timeout`, `max_count`, `name`, `backoff`, `backoff_reset`, \
+          `restart_intensity`, `grace_period`, `readiness_gate`, `every`, `cron`, `heartbeat`, \
+          `reload`, `singleton` (did you mean `timeout`?)"]
     );
     let (_, errors) = routine(quote!(restart_intensty = (5, "1m")));
     assert!(errors[0].ends_with("(did you mean `restart_intensity`?)"), "{errors:?}");
@@ -131,7 +134,14 @@ fn bad_duration_quotes_the_parser_reason() {
 fn duration_must_be_a_string() {
     for value in [quote!(5), quote!(5s), quote!(Duration::from_secs(5))] {
         let (_, errors) = routine(quote!(backoff = #value));
-        assert_eq!(errors, ["`backoff` must be a duration string, like `backoff = \"100ms\"`"], "{value}");
+        assert_eq!(
+            errors,
+            ["`backoff` must be a duration string, a fixed delay like `backoff = \"1s\"`, or a range \
+              for an exponential backoff, like `backoff = \"100ms..30s\"`"],
+            "{value}"
+        );
+        let (_, errors) = routine(quote!(timeout = #value));
+        assert_eq!(errors, ["`timeout` must be a duration string, like `timeout = \"5s\"`"], "{value}");
     }
 }
 
@@ -169,8 +179,9 @@ fn malformed_entries_are_each_reported() {
             "expected `=` after `name`; write `name = \"http\"`",
             "missing value after `max_count =`; write `max_count = 3`",
             "expected a key in #[rutina::routine], like `on_done = Restart`; the keys are \
-             `on_done`, `on_error`, `timeout`, `max_count`, `name`, `backoff`, \
-             `restart_intensity`, `grace_period`, `readiness_gate`",
+             `on_done`, `on_error`, `timeout`, `max_count`, `name`, `backoff`, `backoff_reset`, \
+             `restart_intensity`, `grace_period`, `readiness_gate`, `every`, `cron`, `heartbeat`, \
+             `reload`, `singleton`",
         ]
     );
 }
@@ -208,7 +219,7 @@ fn main_errors() {
         errors,
         [
             "unknown key `shutdown` in rutina::main!; expected one of `routines`, \
-             `shutdown_timeout`, `shutdown_order`, `setup`",
+             `shutdown_timeout`, `shutdown_order`, `shutdown_delay`, `setup`, `state`, `lease`",
             "duplicate key `routines` in rutina::main!; each key may be given once",
         ]
     );
@@ -222,6 +233,37 @@ fn main_errors() {
     assert!(errors[0].starts_with("expected `:` after `routines`"), "{errors:?}");
     let (_, errors) = main_args(quote!(routines: [a], shutdown_timeout: 30));
     assert!(errors[0].contains("must be a duration string"), "{errors:?}");
+}
+
+#[test]
+fn main_state_lease_and_shutdown_delay() {
+    let (args, errors) = main_args(quote!(
+        routines: [a],
+        state: App::connect,
+        lease: leases::make,
+        shutdown_delay: "5s",
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let path = |path: Option<syn::ExprPath>| path.map(|path| quote!(#path).to_string());
+    assert_eq!(path(args.state), Some("App :: connect".to_owned()));
+    assert_eq!(path(args.lease), Some("leases :: make".to_owned()));
+    assert_eq!(args.shutdown_delay.map(|d| d.value), Some(Duration::from_secs(5)));
+
+    let (_, errors) = main_args(quote!(routines: [a], state: App::connect(), lease: || backend()));
+    assert_eq!(
+        errors,
+        [
+            "write the fn without calling it: `state: App::connect`; rutina::main! calls it once, \
+             inside the runtime, before it starts the routines",
+            "`lease` must be the name of an fn taking no arguments, like `lease: make_lease` (not a \
+             call, a closure or a block: put the code in an fn)",
+        ]
+    );
+    let (_, errors) = main_args(quote!(routines: [a], lease: make(), shutdown_delay: 5, state: a, state: b));
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].ends_with("calls it once, inside the runtime, before it makes the group"), "{errors:?}");
+    assert_eq!(errors[1], "`shutdown_delay` must be a duration string, like `shutdown_delay: \"5s\"`");
+    assert_eq!(errors[2], "duplicate key `state` in rutina::main!; each key may be given once");
 }
 
 #[test]
@@ -501,4 +543,90 @@ fn keys_may_be_raw_and_keywords_are_unknown_keys() {
     assert_eq!(args.name.map(|n| n.value), Some("x".to_owned()));
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].starts_with("unknown key `async` in #[rutina::routine]"), "{errors:?}");
+}
+
+#[test]
+fn schedules_heartbeat_reload_and_singleton_parse() {
+    let (args, errors) = routine(quote!(every = "2s", heartbeat = "30s", reload, singleton = "billing-cleanup",));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(args.every.map(|e| e.value), Some(Duration::from_secs(2)));
+    assert_eq!(args.heartbeat.map(|h| h.value), Some(Duration::from_secs(30)));
+    assert_eq!(args.reload.map(|r| r.value), Some(true));
+    assert_eq!(args.singleton.map(|s| s.value), Some("billing-cleanup".to_owned()));
+    let (args, errors) = routine(quote!(cron = "0 */5 * * * *", reload = false));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(args.cron.map(|c| c.value), Some("0 */5 * * * *".to_owned()));
+    assert_eq!(args.reload.map(|r| r.value), Some(false));
+
+    let (_, errors) = routine(quote!(every = 2, cron = 5, reload = "yes", singleton = billing));
+    assert_eq!(
+        errors,
+        [
+            "`every` must be a duration string, like `every = \"2s\"`",
+            "`cron` must be a string, like `cron = \"0 */5 * * * *\"`",
+            "`reload` must be `true` or `false`, like `reload = true` (or just `reload`)",
+            "`singleton` must be a string, like `singleton = \"billing-cleanup\"`",
+        ],
+    );
+    assert_eq!(routine(quote!(heartbeat = "1 beat")).1.len(), 1);
+    assert_eq!(routine(quote!(reload = "true")).1, ["write `true` without quotes: `reload = true`"]);
+}
+
+#[test]
+fn backoff_is_a_delay_or_a_range() {
+    let backoff = |tokens| {
+        let (args, errors) = routine(tokens);
+        assert!(errors.is_empty(), "{errors:?}");
+        args.backoff.map(|backoff| backoff.value)
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(backoff(quote!(backoff = "1s")), Some(BackoffArg::Fixed(ms(1000))));
+    assert_eq!(backoff(quote!(backoff = "0s")), Some(BackoffArg::Fixed(Duration::ZERO)));
+    let range = BackoffArg::Exponential { initial: ms(100), max: ms(30_000) };
+    assert_eq!(backoff(quote!(backoff = "100ms..30s")), Some(range));
+    assert_eq!(backoff(quote!(backoff = " 100ms .. 30s ")), Some(range));
+    let long = BackoffArg::Exponential { initial: ms(1500), max: ms(90_000) };
+    assert_eq!(backoff(quote!(backoff = "1s 500ms..1m 30s")), Some(long));
+    // Checked in `valid.rs`, not here: zero and inverted ranges parse.
+    assert_eq!(backoff(quote!(backoff = "0s..1s")), Some(BackoffArg::Exponential { initial: ms(0), max: ms(1000) }));
+    assert_eq!(
+        backoff(quote!(backoff = "1m..1s")),
+        Some(BackoffArg::Exponential { initial: ms(60_000), max: ms(1000) })
+    );
+
+    let (_, errors) = routine(quote!(backoff = "100ms..30 parsecs"));
+    assert!(
+        errors[0].starts_with(
+            "invalid duration \"30 parsecs\" in the range of `backoff`, \"100ms..30 parsecs\": unknown time unit"
+        ),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].ends_with("write the range like `backoff = \"100ms..30s\"`, from the first delay to the largest")
+    );
+    for empty in ["..", "100ms..", "..30s", " .. "] {
+        let (_, errors) = routine(quote!(backoff = #empty));
+        assert_eq!(
+            errors,
+            [format!(
+                "the range of `backoff`, {empty:?}, needs both ends: the first delay and the largest, like \
+                 `backoff = \"100ms..30s\"`"
+            )],
+        );
+    }
+    let (_, errors) = routine(quote!(backoff = "100ms..=30s"));
+    assert_eq!(
+        errors,
+        ["write the range of `backoff` without `=`, like `backoff = \"100ms..30s\"`: the largest delay is always \
+          included"]
+    );
+    let (args, errors) = routine(quote!(backoff_reset = "1m"));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(args.backoff_reset.map(|r| r.value), Some(Duration::from_secs(60)));
+}
+
+#[test]
+fn cron_written_first_is_recorded() {
+    assert!(routine(quote!(cron = "* * * * *", every = "1s")).0.cron_first);
+    assert!(!routine(quote!(every = "1s", cron = "* * * * *")).0.cron_first);
 }

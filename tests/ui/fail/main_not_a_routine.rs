@@ -1,5 +1,5 @@
-async fn poll(_ctx: rutina::Context) -> Result<(), std::io::Error> {
-    Ok(())
-}
+// A `main!` entry whose value is not a routine: a struct that does not implement
+// `rutina::Routine`.
+struct Poller;
 
-rutina::main!(poll);
+rutina::main!(Poller);

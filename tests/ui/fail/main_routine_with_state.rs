@@ -1,4 +1,4 @@
-// `main!` has no state to give yet: a routine with parameters cannot be listed.
+// A routine with parameters listed in a `main!` that has no `state` to take them from.
 #[derive(Clone)]
 struct Db;
 

@@ -1,4 +1,5 @@
-// Policies as paths, durations in humantime's forms, `max_count` limits.
+// Policies as paths, durations in humantime's forms, `max_count` limits, `backoff = "0s"`
+// (none).
 use rutina::{Backoff, Policy, Routine, RunOptions};
 use std::time::Duration;
 
@@ -50,6 +51,6 @@ fn main() {
         no_backoff.options(),
         RunOptions::default()
             .name("no_backoff")
-            .backoff(Backoff::fixed(Duration::ZERO))
+            .backoff(Backoff::none())
     );
 }
