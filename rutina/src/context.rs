@@ -1,5 +1,6 @@
 //! [`Context`]: what one run of a routine is handed; [`CancelReason`]: why it was asked to stop.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -145,23 +146,28 @@ impl Context {
     /// }
     /// # }
     /// ```
-    pub async fn cancelled(&self) {
+    // Not an `async fn`: its future would be 8 bytes larger, in the state of every
+    // routine that waits for its cancellation.
+    #[allow(clippy::manual_async_fn)]
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + '_ {
         // With a token (the run's own, or the routine's once made), the token tells;
         // without, the routine's wakeups do, and no token is needed. The two waits are in
         // scopes of their own, so that they share their room in the future.
-        loop {
-            if let Some(token) = self.made_token() {
-                return token.cancelled().await;
+        async move {
+            loop {
+                if let Some(token) = self.made_token() {
+                    return token.cancelled().await;
+                }
+                // Created before anything is read again: it sees every wakeup after that.
+                let wakeup = self.member.wakeup();
+                if self.made_token().is_some() {
+                    continue;
+                }
+                if self.member.is_cancelled() {
+                    return;
+                }
+                wakeup.await;
             }
-            // Created before anything is read again: it sees every wakeup after that.
-            let wakeup = self.member.wakeup();
-            if self.made_token().is_some() {
-                continue;
-            }
-            if self.member.is_cancelled() {
-                return;
-            }
-            wakeup.await;
         }
     }
 

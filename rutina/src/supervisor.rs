@@ -400,3 +400,31 @@ impl Plan {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    /// The supervisor's state is most of an idle routine's memory: tokio allocates it in
+    /// the task, aligned to 128 bytes, and 8 bytes more than this for a routine that waits
+    /// for its cancellation make every idle routine's task 512 bytes instead of 384. So is
+    /// the member's: up to 88 bytes, it packs with the task without slack. (Sizes as
+    /// today's compiler lays them out; if it changes, measure again.)
+    #[test]
+    fn an_idle_routine_keeps_to_its_allocation_classes() {
+        async fn idle(ctx: crate::Context) -> std::io::Result<()> {
+            ctx.cancelled().await;
+            Ok(())
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        runtime.block_on(async {
+            let group = crate::group::Group::new(crate::Options::default());
+            let mut options = crate::RunOptions::default();
+            let membership = group.join(crate::Id::new(1), &mut options).expect("the group takes it");
+            let supervisor = super::supervise(idle, options, membership, None);
+            assert!(std::mem::size_of_val(&supervisor) <= 280, "{} bytes", std::mem::size_of_val(&supervisor));
+            assert!(std::mem::size_of::<crate::member::Member>() <= 88);
+            assert!(std::mem::size_of::<Arc<crate::member::Member>>() == 8);
+        });
+    }
+}
