@@ -23,8 +23,40 @@ use crate::health::Health;
 use crate::lease::{Keeper, Lost};
 use crate::member::Member;
 
-/// A run's future, once made: `None` once it returned (or was dropped).
-pub(crate) type Run<'a, F> = Pin<&'a mut Option<F>>;
+/// A run's future, pinned in the supervisor's state, as [`drive`] sees it: one type for
+/// every routine, so that what surrounds a run is compiled once, not once per routine
+/// (a service's routines are as many types). Implemented by `Option<F>`, `None` once the
+/// run returned or was dropped.
+pub(crate) trait RunFuture: Send {
+    /// Polls the run, which has not returned yet.
+    fn poll_run(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), BoxError>>;
+
+    /// Whether the run is still there: it has neither returned nor been dropped.
+    fn is_running(&self) -> bool;
+
+    /// Drops the run in place.
+    fn drop_run(self: Pin<&mut Self>);
+}
+
+impl<F: Future<Output = Result<(), BoxError>> + Send> RunFuture for Option<F> {
+    fn poll_run(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), BoxError>> {
+        match self.as_pin_mut() {
+            Some(run) => run.poll(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.is_some()
+    }
+
+    fn drop_run(mut self: Pin<&mut Self>) {
+        self.set(None);
+    }
+}
+
+/// A run, pinned.
+pub(crate) type Run<'a> = Pin<&'a mut dyn RunFuture>;
 
 /// What watches the runs of a routine with a timeout, a heartbeat or a lease: one per
 /// routine, boxed, so that the routines without any of them do not carry it.
@@ -148,16 +180,16 @@ impl Watch {
 /// when it returns or must be dropped, and — if the supervisor itself is dropped mid-run,
 /// its task aborted — by this slot's `Drop`, with the thread marked as aborting (a group
 /// the run owned then aborts its own routines at once).
-struct RunSlot<'a, F> {
-    run: Run<'a, F>,
+struct RunSlot<'a> {
+    run: Run<'a>,
     span: Option<Box<Span>>,
 }
 
-impl<F> RunSlot<'_, F> {
+impl RunSlot<'_> {
     /// Drops the run in place, inside its span; a panicking `Drop` is caught.
     fn drop_run(&mut self) {
         let _entered = self.span.as_deref().map(Span::enter);
-        if catch_unwind(AssertUnwindSafe(|| self.run.set(None))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| self.run.as_mut().drop_run())).is_err() {
             tracing::error!(target: "rutina", "a routine's future panicked while being dropped");
         }
     }
@@ -168,9 +200,9 @@ impl<F> RunSlot<'_, F> {
     }
 }
 
-impl<F> Drop for RunSlot<'_, F> {
+impl Drop for RunSlot<'_> {
     fn drop(&mut self) {
-        if self.run.is_some() {
+        if self.run.is_running() {
             self.abort_run();
         }
     }
@@ -182,8 +214,8 @@ impl<F> Drop for RunSlot<'_, F> {
 ///
 /// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
 /// in the supervisor's own state, not moved into this future (which would keep it twice).
-pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
-    run: Run<'a, F>,
+pub(crate) fn drive<'a>(
+    run: Run<'a>,
     limits: Option<Limits<'a>>,
     span: Option<Box<Span>>,
 ) -> impl Future<Output = Outcome> + 'a {
@@ -194,9 +226,9 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
         None => (None, None),
     };
     poll_fn(move |cx| {
-        let Some(fut) = slot.run.as_mut().as_pin_mut() else {
+        if !slot.run.is_running() {
             return Poll::Ready(Outcome::Ok);
-        };
+        }
         if let Some(watch) = watch.as_deref_mut()
             && let Some(member) = watch.member.clone()
         {
@@ -222,7 +254,7 @@ pub(crate) fn drive<'a, F: Future<Output = Result<(), BoxError>>>(
         }
         let polled = {
             let _entered = slot.span.as_deref().map(Span::enter);
-            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
+            catch_unwind(AssertUnwindSafe(|| slot.run.as_mut().poll_run(cx)))
         };
         let outcome = match polled {
             Ok(Poll::Ready(result)) => match (watch.as_deref().and_then(|watch| watch.verdict.as_ref()), result) {

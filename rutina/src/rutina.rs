@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::group::Group;
+use crate::group::{Group, Membership};
+use crate::lease::SharedLease;
 use crate::monitor::Monitor;
 use crate::routine::Routine;
 use crate::status::{RoutineStatus, ShutdownReport};
@@ -120,22 +121,8 @@ impl Rutina {
     }
 
     fn start<R: Routine>(&self, routine: R, mut options: RunOptions) -> Id {
-        let group = self.group();
-        let id = group.next_id();
-        group.install_wanted_listener();
-        let lease = match &options.singleton {
-            None => None,
-            Some(key) => match group.lease() {
-                Some(lease) => Some(lease),
-                None => {
-                    let name = options.name.clone().unwrap_or_else(|| format!("routine-{}", id.get()));
-                    group.no_lease(id, &name, key);
-                    return id;
-                }
-            },
-        };
-        let Some(membership) = group.join(id, &mut options) else {
-            group.observers.not_started(id);
+        let (id, admitted) = self.admit(&mut options);
+        let Some((membership, lease)) = admitted else {
             return id;
         };
         let member = membership.member.clone();
@@ -155,6 +142,31 @@ impl Rutina {
         let task = tokio::spawn(supervisor);
         member.set_abort_handle(task.abort_handle());
         id
+    }
+
+    /// Admits a routine with `options` into the group, before its task is spawned: its id,
+    /// and its membership and lease unless it is not started. Not generic, so compiled
+    /// once for all routines.
+    fn admit(&self, options: &mut RunOptions) -> (Id, Option<(Membership, Option<SharedLease>)>) {
+        let group = self.group();
+        let id = group.next_id();
+        group.install_wanted_listener();
+        let lease = match &options.singleton {
+            None => None,
+            Some(key) => match group.lease() {
+                Some(lease) => Some(lease),
+                None => {
+                    let name = options.name.clone().unwrap_or_else(|| format!("routine-{}", id.get()));
+                    group.no_lease(id, &name, key);
+                    return (id, None);
+                }
+            },
+        };
+        let Some(membership) = group.join(id, options) else {
+            group.observers.not_started(id);
+            return (id, None);
+        };
+        (id, Some((membership, lease)))
     }
 
     /// Cancels routine `id`'s context (also while it backs off, also right after

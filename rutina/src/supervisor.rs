@@ -11,38 +11,105 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Span;
 
+use crate::error::BoxError;
 use crate::event::Outcome;
 use crate::group::Membership;
 use crate::lease::{Keeper, SharedLease};
 use crate::member::Member;
 use crate::policy::BackoffState;
-use crate::run::{Limits, Watch, drive, panic_message};
+use crate::run::{Limits, Run, Watch, drive, panic_message};
 use crate::schedule::Schedule;
 use crate::{Context, Policy, RestartIntensity, Routine, RunOptions};
 
 /// Runs `routine` with `options` in its group until it ends for good.
+///
+/// The only code made once per routine type: the loop that makes each run and pins it.
+/// What comes before a run, what drives it and what follows it is the [`Supervisor`]'s,
+/// compiled once for all routines (a service built with 200 routines compiles 200 of
+/// these loops, and one supervisor).
 pub(crate) fn supervise<R: Routine>(
     mut routine: R,
     options: RunOptions,
-    mut membership: Membership,
+    membership: Membership,
     lease: Option<SharedLease>,
 ) -> impl Future<Output = ()> + Send {
     // A fn returning a block, not an `async fn`: an `async fn` keeps its arguments twice
-    // in its state, and this state is most of an idle routine's memory. Only what the
-    // loop needs is kept; what few routines need is boxed.
-    let RunOptions { on_done, on_error, .. } = options;
-    let mut plan = Plan::new(options, &membership, lease);
+    // in its state, and this state is most of an idle routine's memory.
+    let mut supervisor = Supervisor::new(options, membership, lease);
     async move {
-        // The group and the routine are reached through `membership`, not borrowed into
-        // locals (which would be kept in the state of every routine), nor cloned (two
-        // reference counts to bump per routine, one of them shared by all the tasks).
-        let mut attempt: u32 = 1;
+        loop {
+            // A statement of its own: the scrutinee of a `while let` would keep its future
+            // in the state through the run.
+            let Some(ctx) = supervisor.next_run().await else {
+                break;
+            };
+            // The run is made in a statement of its own and pinned here, in this state:
+            // what a statement's temporaries or a borrowed local hold would be kept in the
+            // state too, next to the run.
+            let outcome = 'run: {
+                let (run, span) = match make_run(&mut routine, ctx, supervisor.run_span()) {
+                    (Ok(run), span) => (run, span),
+                    (Err(panicked), _) => break 'run panicked,
+                };
+                supervisor.drive(pin!(Some(run)), span).await
+            };
+            if !supervisor.run_ended(outcome) {
+                break;
+            }
+        }
+        supervisor.finish().await;
+    }
+}
+
+/// A run made, or the outcome of a `run` that panicked; and the run's span.
+type Made<F> = (Result<F, Outcome>, Option<Box<Span>>);
+
+/// Makes a run of `routine` inside its span, which is returned (not borrowed, which would
+/// keep it in the state of every routine next to the run).
+fn make_run<R: Routine>(
+    routine: &mut R,
+    ctx: Context,
+    span: Option<Box<Span>>,
+) -> Made<impl Future<Output = Result<(), BoxError>> + Send + '_> {
+    let made = catch_unwind(AssertUnwindSafe(|| {
+        let _entered = span.as_deref().map(Span::enter);
+        routine.run(ctx)
+    }));
+    (made.map_err(|payload| Outcome::Panicked(panic_message(payload))), span)
+}
+
+/// A routine's life between its runs: the pause and the lease before each, the policy
+/// after it. One type for all routines; [`supervise`] makes the runs.
+struct Supervisor {
+    // The group and the routine are reached through `membership`, not kept in fields of
+    // their own (two more reference counts to bump per routine, one of them shared by all
+    // the tasks).
+    membership: Membership,
+    /// What only some routines need; `None` for most.
+    plan: Option<Box<Plan>>,
+    /// The run being made, or about to be.
+    attempt: u32,
+    on_done: Policy,
+    on_error: Policy,
+}
+
+impl Supervisor {
+    fn new(options: RunOptions, membership: Membership, lease: Option<SharedLease>) -> Supervisor {
+        let RunOptions { on_done, on_error, .. } = options;
+        let plan = Plan::new(options, &membership, lease);
+        Supervisor { membership, plan, attempt: 1, on_done, on_error }
+    }
+
+    /// Waits for the next run (a lease, a pause) and starts it: its context, or `None`
+    /// when the routine is over.
+    async fn next_run(&mut self) -> Option<Context> {
+        let membership = &mut self.membership;
         loop {
             // A singleton first waits for its lease, then for its pause (a backoff, a
             // schedule's tick) holding it: the replica that holds the lease keeps it between
             // runs, and one that takes over waits for its schedule's next tick, as the holder
             // would have, instead of running at once.
-            if let Some(plan) = plan.as_deref_mut()
+            if let Some(plan) = self.plan.as_deref_mut()
                 && !matches!(plan.pause, Some(Pause::Never))
                 && let Some(keeper) = plan.keeper.as_mut()
             {
@@ -57,10 +124,8 @@ pub(crate) fn supervise<R: Routine>(
                     plan.skip_missed_tick(&membership.member);
                 }
             }
-            // The pause before this run, waited for here, where the last run's locals are
-            // out of scope: awaited inside the match below, they would all be kept in the
-            // state of every routine. It stays in the plan until it is over.
-            match plan.as_deref().and_then(|plan| plan.pause) {
+            // The pause before this run. It stays in the plan until it is over.
+            match self.plan.as_deref().and_then(|plan| plan.pause) {
                 None => {}
                 Some(Pause::Yield) => {
                     // Re-run in place: no timer, no new task; only give the scheduler its
@@ -69,13 +134,13 @@ pub(crate) fn supervise<R: Routine>(
                 }
                 Some(Pause::Never) => {
                     tracing::warn!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule never matches; the routine does not run");
-                    break;
+                    return None;
                 }
                 Some(Pause::Until { until, scheduled }) => {
                     membership.settled();
                     membership.member.waiting(until, scheduled);
                     membership.ending.between_runs = true;
-                    let keeper = plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut());
+                    let keeper = self.plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut());
                     // Boxed: a timer inline would grow the state of every routine.
                     let lost = Box::pin(pause_until(until, &membership.member, keeper)).await;
                     if lost {
@@ -85,14 +150,14 @@ pub(crate) fn supervise<R: Routine>(
                     }
                 }
             }
-            if let Some(plan) = plan.as_deref_mut() {
+            if let Some(plan) = self.plan.as_deref_mut() {
                 plan.pause = None;
             }
             // Cancelled before this run: killed, shut down, or restarted by an operator.
             // A routine that `go` accepted always makes its first run, with its context
             // already cancelled if need be, so that it can tell it was stopped — unless
             // it waited for a schedule's first tick or a lease.
-            if (attempt > 1 || membership.ending.between_runs) && membership.member.is_cancelled() {
+            if (self.attempt > 1 || membership.ending.between_runs) && membership.member.is_cancelled() {
                 // An operator's restart between runs: `attempt` is already the run about
                 // to be made (a policy's restart counted it), which is made now.
                 if membership.member.restart_requested() && membership.renew() {
@@ -100,143 +165,152 @@ pub(crate) fn supervise<R: Routine>(
                 }
                 // Notices a group token cancelled from outside.
                 membership.group.is_shutting_down();
-                break;
+                return None;
             }
-            membership.ending.between_runs = false;
-            let run_token = plan
-                .as_deref_mut()
-                .and_then(|plan| plan.watch.as_mut())
-                .map(|watch| watch.begin(&membership.member, attempt));
-            let ctx = Context::new(membership.member.clone(), attempt, run_token);
-            membership.ending.runs = attempt;
-            if attempt == 1 {
-                // The member already tells its first run (attempt 0 shows as 1, started
-                // when the member was): no lock, no clock read on the way from `go` to the
-                // first run.
-                membership.settled();
-            } else {
-                // The one clock read of a restart.
-                membership.member.restarted(attempt, Instant::now());
-            }
-            if membership.member.take_reload_pending() {
-                membership.group.health.reloaded();
-            }
-            membership.group.observers.started(&membership.member, attempt);
-            // The run is made in a statement of its own and pinned here, in this state:
-            // what a statement's temporaries or a borrowed local hold would be kept in the
-            // state too, next to the run.
-            let outcome = 'run: {
-                let span = run_span(&membership, attempt);
-                let run = match catch_unwind(AssertUnwindSafe(|| {
-                    let _entered = span.as_deref().map(Span::enter);
-                    routine.run(ctx)
-                })) {
-                    Ok(run) => run,
-                    Err(payload) => break 'run Outcome::Panicked(panic_message(payload)),
-                };
-                drive(pin!(Some(run)), plan.as_deref_mut().and_then(Plan::limits), span).await
-            };
-            let ok = outcome.is_ok();
-            let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
-                Some(watch) => {
-                    watch.end();
-                    watch.lease_lost.is_some()
-                }
-                None => false,
-            };
-            membership.member.run_ended(outcome.failure(), &membership.group.health);
-            membership.group.observers.finished(&membership.member, attempt, &outcome);
+            break;
+        }
+        let attempt = self.attempt;
+        membership.ending.between_runs = false;
+        let run_token = self
+            .plan
+            .as_deref_mut()
+            .and_then(|plan| plan.watch.as_mut())
+            .map(|watch| watch.begin(&membership.member, attempt));
+        let ctx = Context::new(membership.member.clone(), attempt, run_token);
+        membership.ending.runs = attempt;
+        if attempt == 1 {
+            // The member already tells its first run (attempt 0 shows as 1, started
+            // when the member was): no lock, no clock read on the way from `go` to the
+            // first run.
+            membership.settled();
+        } else {
+            // The one clock read of a restart.
+            membership.member.restarted(attempt, Instant::now());
+        }
+        if membership.member.take_reload_pending() {
+            membership.group.health.reloaded();
+        }
+        membership.group.observers.started(&membership.member, attempt);
+        Some(ctx)
+    }
 
-            // An operator's restart: no policy; the routine runs again at once, and the
-            // restart counts against no limit.
-            if membership.member.restart_requested() {
-                membership.group.observers.report(&membership.member, attempt, &outcome);
-                if membership.renew() {
-                    if let Some(plan) = plan.as_deref_mut() {
-                        plan.uncounted += 1;
-                    }
-                    attempt = attempt.saturating_add(1);
-                    continue;
-                }
-                membership.ending.ended(outcome, &membership.member, &membership.group);
-                break;
+    /// The span the next run executes in, if a subscriber wants it.
+    fn run_span(&self) -> Option<Box<Span>> {
+        run_span(&self.membership, self.attempt)
+    }
+
+    /// Drives the run pinned in `run` to its outcome, within its limits.
+    fn drive<'a>(&'a mut self, run: Run<'a>, span: Option<Box<Span>>) -> impl Future<Output = Outcome> + 'a {
+        drive(run, self.plan.as_deref_mut().and_then(Plan::limits), span)
+    }
+
+    /// The run ended with `outcome`: applies the policy. `true` if the routine runs again.
+    fn run_ended(&mut self, outcome: Outcome) -> bool {
+        let Supervisor { membership, plan, attempt, on_done, on_error } = self;
+        let ok = outcome.is_ok();
+        let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
+            Some(watch) => {
+                watch.end();
+                watch.lease_lost.is_some()
             }
-            if membership.member.is_killed() {
-                // Rule 8: no policy; a failure still reaches the errors channel.
-                membership.group.observers.report(&membership.member, attempt, &outcome);
-                membership.ending.ended(outcome, &membership.member, &membership.group);
-                break;
-            }
-            // A singleton that lost its lease: no policy; back to standby.
-            if lease_lost && !membership.group.is_shutting_down() {
-                membership.group.observers.report(&membership.member, attempt, &outcome);
+            None => false,
+        };
+        membership.member.run_ended(outcome.failure(), &membership.group.health);
+        membership.group.observers.finished(&membership.member, *attempt, &outcome);
+
+        // An operator's restart: no policy; the routine runs again at once, and the
+        // restart counts against no limit.
+        if membership.member.restart_requested() {
+            membership.group.observers.report(&membership.member, *attempt, &outcome);
+            if membership.renew() {
                 if let Some(plan) = plan.as_deref_mut() {
                     plan.uncounted += 1;
                 }
-                attempt = attempt.saturating_add(1);
-                continue;
+                *attempt = attempt.saturating_add(1);
+                return true;
             }
-            match if ok { on_done } else { on_error } {
-                Policy::DoNothing => {
-                    membership.group.observers.report(&membership.member, attempt, &outcome);
+            membership.ending.ended(outcome, &membership.member, &membership.group);
+            return false;
+        }
+        if membership.member.is_killed() {
+            // Rule 8: no policy; a failure still reaches the errors channel.
+            membership.group.observers.report(&membership.member, *attempt, &outcome);
+            membership.ending.ended(outcome, &membership.member, &membership.group);
+            return false;
+        }
+        // A singleton that lost its lease: no policy; back to standby.
+        if lease_lost && !membership.group.is_shutting_down() {
+            membership.group.observers.report(&membership.member, *attempt, &outcome);
+            if let Some(plan) = plan.as_deref_mut() {
+                plan.uncounted += 1;
+            }
+            *attempt = attempt.saturating_add(1);
+            return true;
+        }
+        match if ok { *on_done } else { *on_error } {
+            Policy::DoNothing => {
+                membership.group.observers.report(&membership.member, *attempt, &outcome);
+                membership.ending.ended(outcome, &membership.member, &membership.group);
+                false
+            }
+            Policy::Shutdown => {
+                membership.group.shutdown_by(&membership.member, *attempt, &outcome);
+                membership.ending.ended(outcome, &membership.member, &membership.group);
+                false
+            }
+            Policy::Restart => {
+                // There whenever a policy is `Restart`.
+                let Some(plan) = plan.as_deref_mut() else {
+                    membership.group.observers.report(&membership.member, *attempt, &outcome);
                     membership.ending.ended(outcome, &membership.member, &membership.group);
-                    break;
-                }
-                Policy::Shutdown => {
-                    membership.group.shutdown_by(&membership.member, attempt, &outcome);
+                    return false;
+                };
+                if membership.group.is_shutting_down() {
+                    // Rule 6: nothing restarts during a shutdown.
+                    membership.group.observers.report(&membership.member, *attempt, &outcome);
                     membership.ending.ended(outcome, &membership.member, &membership.group);
-                    break;
+                    return false;
                 }
-                Policy::Restart => {
-                    // There whenever a policy is `Restart`.
-                    let Some(plan) = plan.as_deref_mut() else {
-                        membership.group.observers.report(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.member, &membership.group);
-                        break;
-                    };
-                    if membership.group.is_shutting_down() {
-                        // Rule 6: nothing restarts during a shutdown.
-                        membership.group.observers.report(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.member, &membership.group);
-                        break;
-                    }
-                    let restarts = attempt - plan.uncounted;
-                    if plan.max_count.is_some_and(|max| restarts > max) {
-                        membership.group.run_limit(&membership.member, attempt, &outcome);
-                        membership.ending.ended(outcome, &membership.member, &membership.group);
-                        break;
-                    }
-                    if let Some(intensity) = plan.intensity_exceeded() {
-                        membership.group.restart_intensity(
-                            &membership.member,
-                            attempt,
-                            &outcome,
-                            intensity.max_restarts,
-                            intensity.within,
-                        );
-                        membership.ending.ended(outcome, &membership.member, &membership.group);
-                        break;
-                    }
-                    membership.group.observers.report(&membership.member, attempt, &outcome);
-                    let Some(pause) = plan.next_pause(ok, &membership.member) else {
-                        tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
-                        membership.ending.ended(outcome, &membership.member, &membership.group);
-                        break;
-                    };
-                    attempt = attempt.saturating_add(1);
-                    let delay = match pause {
-                        Pause::Until { until, .. } => until.saturating_duration_since(Instant::now()),
-                        Pause::Yield | Pause::Never => Duration::ZERO,
-                    };
-                    membership.group.observers.restarting(&membership.member, attempt, delay);
-                    plan.pause = Some(pause);
+                let restarts = *attempt - plan.uncounted;
+                if plan.max_count.is_some_and(|max| restarts > max) {
+                    membership.group.run_limit(&membership.member, *attempt, &outcome);
+                    membership.ending.ended(outcome, &membership.member, &membership.group);
+                    return false;
                 }
+                if let Some(intensity) = plan.intensity_exceeded() {
+                    membership.group.restart_intensity(
+                        &membership.member,
+                        *attempt,
+                        &outcome,
+                        intensity.max_restarts,
+                        intensity.within,
+                    );
+                    membership.ending.ended(outcome, &membership.member, &membership.group);
+                    return false;
+                }
+                membership.group.observers.report(&membership.member, *attempt, &outcome);
+                let Some(pause) = plan.next_pause(ok, &membership.member) else {
+                    tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
+                    membership.ending.ended(outcome, &membership.member, &membership.group);
+                    return false;
+                };
+                *attempt = attempt.saturating_add(1);
+                let delay = match pause {
+                    Pause::Until { until, .. } => until.saturating_duration_since(Instant::now()),
+                    Pause::Yield | Pause::Never => Duration::ZERO,
+                };
+                membership.group.observers.restarting(&membership.member, *attempt, delay);
+                plan.pause = Some(pause);
+                true
             }
         }
-        // A singleton that ends for good lets its lease go at once.
-        if let Some(keeper) = plan.as_deref_mut().and_then(Plan::keeper) {
+    }
+
+    /// The routine is over: a singleton lets its lease go at once.
+    async fn finish(&mut self) {
+        if let Some(keeper) = self.plan.as_deref_mut().and_then(Plan::keeper) {
             Box::pin(keeper.release()).await;
-            membership.member.set_fencing_token(None);
+            self.membership.member.set_fencing_token(None);
         }
     }
 }
