@@ -154,8 +154,8 @@ fn stateless(
     );
     let (span, future) = run_future(sig);
     let (ctx, body) = match shape {
-        Some(shape) if shape.context => (quote!(__rutina_ctx), run_body(span, quote!(Self::call(__rutina_ctx)))),
-        Some(_) => (quote!(_), run_body(span, quote!(Self::call()))),
+        Some(shape) if shape.context => (quote!(__rutina_ctx), run_body(span, Some(quote!(__rutina_ctx)), Vec::new())),
+        Some(_) => (quote!(_), run_body(span, None, Vec::new())),
         None => (
             quote!(_),
             quote! {
@@ -220,9 +220,8 @@ fn stateful(
         quote_spanned!(span=> <#state as ::rutina::__private::Provides<#ty>>::provide(__rutina_state))
     });
     let ctx = shape.context.then(|| quote!(__rutina_ctx));
-    let args = ctx.iter().cloned().chain(params);
     let (span, future) = run_future(sig);
-    let call = run_body(span, quote!(Self::call(#(#args),*)));
+    let call = run_body(span, ctx.clone(), params.collect());
     let unraw = ident.unraw();
     let with_state_doc = format!(
         " `{unraw}` with the state its parameters are taken from (with `rutina::FromRef`, \
@@ -297,13 +296,18 @@ fn run_future(sig: &syn::Signature) -> (Span, TokenStream) {
     (output, future)
 }
 
-/// The body of `run`: the fn's future, made now (so that it borrows nothing from the
-/// routine or its state), its result passed through the public `RoutineReturn`, whose
-/// diagnostic says what a routine returns. Located at `span`, the fn's return type.
-fn run_body(span: Span, call: TokenStream) -> TokenStream {
+/// The body of `run`: the fn's arguments taken now (so that the future borrows nothing
+/// from the routine or its state), the fn called in the returned future, and its result
+/// passed through the public `RoutineReturn`, whose diagnostic says what a routine
+/// returns. The fn's future is made inside the returned one, not before it: captured,
+/// then awaited, it would be kept twice in the state of every run. Located at `span`,
+/// the fn's return type.
+fn run_body(span: Span, ctx: Option<TokenStream>, params: Vec<TokenStream>) -> TokenStream {
+    let names: Vec<Ident> = (0..params.len()).map(|i| Ident::new(&format!("__rutina_param{i}"), span)).collect();
+    let args = ctx.into_iter().chain(names.iter().map(|name| quote!(#name)));
     quote_spanned! {span=>
-        let __rutina_run = #call;
-        async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+        #(let #names = #params;)*
+        async move { ::rutina::__private::RoutineReturn::into_result(Self::call(#(#args),*).await) }
     }
 }
 
@@ -583,8 +587,7 @@ mod tests {
             contains(
                 &out,
                 quote! {
-                    let __rutina_run = Self::call(__rutina_ctx);
-                    async move { ::rutina::__private::RoutineReturn::into_result(__rutina_run.await) }
+                    async move { ::rutina::__private::RoutineReturn::into_result(Self::call(__rutina_ctx).await) }
                 }
             ),
             "{out}"
@@ -715,7 +718,7 @@ mod tests {
         );
         assert!(contains(&out, quote!(.name("loop"))), "{out}");
         assert!(contains(&out, quote!(fn run(&mut self, _: ::rutina::__private::Context))), "{out}");
-        assert!(contains(&out, quote!(let __rutina_run = Self::call();)), "{out}");
+        assert!(contains(&out, quote!(into_result(Self::call().await))), "{out}");
         let out = routine(
             quote!(name = "custom"),
             quote!(
@@ -842,11 +845,14 @@ mod tests {
             contains(
                 &out,
                 quote! {
-                    let __rutina_run = Self::call(
-                        __rutina_ctx,
-                        <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state),
-                        <__RutinaState as ::rutina::__private::Provides<Arc<Config> >>::provide(__rutina_state)
-                    );
+                    let __rutina_param0 = <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state);
+                    let __rutina_param1 =
+                        <__RutinaState as ::rutina::__private::Provides<Arc<Config> >>::provide(__rutina_state);
+                    async move {
+                        ::rutina::__private::RoutineReturn::into_result(
+                            Self::call(__rutina_ctx, __rutina_param0, __rutina_param1).await
+                        )
+                    }
                 }
             ),
             "{out}"
@@ -887,7 +893,10 @@ mod tests {
         assert!(
             contains(
                 &out,
-                quote!(Self::call(<__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state)))
+                quote! {
+                    let __rutina_param0 = <__RutinaState as ::rutina::__private::Provides<Db>>::provide(__rutina_state);
+                    async move { ::rutina::__private::RoutineReturn::into_result(Self::call(__rutina_param0).await) }
+                }
             ),
             "{out}"
         );

@@ -1,6 +1,8 @@
 //! The [`Routine`] trait: what a group runs, and runs again.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 use crate::error::BoxError;
 use crate::{Context, RunOptions};
@@ -59,9 +61,30 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError>,
 {
-    // The closure is called in the future, not before it: a future that the returned
-    // future captured would be stored twice in its state (captured, then awaited).
-    async fn run(&mut self, ctx: Context) -> Result<(), BoxError> {
-        self(ctx).await.map_err(Into::into)
+    fn run(&mut self, ctx: Context) -> impl Future<Output = Result<(), BoxError>> + Send {
+        BoxingError { run: self(ctx) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A closure's run, its error boxed. Not an `async` block: one that captured the run
+    /// would keep it twice in its state (captured, then awaited), and an `async fn` would
+    /// keep its arguments next to it; this keeps the run alone, and the run is most of an
+    /// idle routine's memory.
+    struct BoxingError<F> {
+        #[pin]
+        run: F,
+    }
+}
+
+impl<F, E> Future for BoxingError<F>
+where
+    F: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<(), BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.project().run.poll(cx).map(|result| result.map_err(Into::into))
     }
 }

@@ -480,9 +480,10 @@ mod tests {
     use std::sync::Arc;
 
     /// The supervisor's state is most of an idle routine's memory: tokio allocates it in
-    /// the task, aligned to 128 bytes, and 8 bytes more than this for a routine that waits
-    /// for its cancellation make every idle routine's task 512 bytes instead of 384. So is
-    /// the member's: up to 88 bytes, it packs with the task without slack. (Sizes as
+    /// the task, aligned to 128 bytes, and more than 280 bytes for a routine that waits
+    /// for its cancellation (240 today) make every idle routine's task 512 bytes instead
+    /// of 384. So is the member's: up to 88 bytes, it packs with the task without slack
+    /// (with the `metrics` feature it also keeps the routine's metric handles). (Sizes as
     /// today's compiler lays them out; if it changes, measure again.)
     #[test]
     fn an_idle_routine_keeps_to_its_allocation_classes() {
@@ -497,6 +498,7 @@ mod tests {
             let membership = group.join(crate::Id::new(1), &mut options).expect("the group takes it");
             let supervisor = super::supervise(idle, options, membership, None);
             assert!(std::mem::size_of_val(&supervisor) <= 280, "{} bytes", std::mem::size_of_val(&supervisor));
+            #[cfg(not(feature = "metrics"))]
             assert!(std::mem::size_of::<crate::member::Member>() <= 88);
             assert!(std::mem::size_of::<Arc<crate::member::Member>>() == 8);
         });

@@ -103,9 +103,10 @@ pub(crate) struct Ending {
 impl Ending {
     /// The routine `member` ends after a run that ended with `outcome`, which the
     /// shutdown report tells if the group is shutting down (kept by the member: here it
-    /// would take room in the state of every routine).
+    /// would take room in the state of every routine). `Ok`, what most runs end with in
+    /// a shutdown, is what the report assumes: nothing to keep.
     pub(crate) fn ended(&mut self, outcome: Outcome, member: &Member, group: &Group) {
-        if group.phase() != RUNNING {
+        if !outcome.is_ok() && group.phase() != RUNNING {
             member.ended_with(outcome);
         }
     }
