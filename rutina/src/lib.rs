@@ -55,7 +55,9 @@
 //! runtime starts (where a `tracing` subscriber is installed); `state`, a fn or `async fn`
 //! run inside the runtime before any routine, whose value the routines' parameters are
 //! taken from ([below](#routines-with-state)); `lease`, the backend of singleton
-//! routines; `shutdown_timeout`, `shutdown_delay` and `shutdown_order`.
+//! routines; `shutdown_timeout`, `shutdown_delay` and `shutdown_order`, written in the
+//! macro; and `configure`, a fn that finishes the [`Options`] at run time (a lame-duck
+//! delay from the environment).
 //!
 //! ```no_run
 //! use rutina::Context;
