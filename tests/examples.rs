@@ -363,3 +363,41 @@ fn shutdown_timeout_aborts_the_stuck_routine_and_exits_1() {
         finished.dump()
     );
 }
+
+#[test]
+fn app_state_shares_a_pool_restarts_a_hung_consumer_and_exits_0() {
+    let finished = run("app_state");
+    finished.assert_code(0);
+    for line in [
+        "consumer: run 1: cannot connect: connection refused",
+        "report: run 1: cannot connect: connection refused",
+        "consumer: stored order #1",
+        "report: run 2: the query is slow today...",
+        "report: run 2 cancelled: Some(TimedOut)",
+        "deadline: 5s are up; shutting down",
+    ] {
+        finished.assert_line(line);
+    }
+    // The consumer connects once the database is up, after runs that could not; the run
+    // that was connected goes silent, is hung, dropped, and the next run connects again.
+    let connected: Vec<u32> = runs_saying(&finished, "consumer: run ", ": connected; consuming `orders`");
+    let silent: Vec<u32> = runs_saying(&finished, "consumer: run ", ": the broker went silent");
+    assert!(connected.len() == 2 && connected[0] >= 2, "{connected:?}; {}", finished.dump());
+    assert_eq!(silent, [connected[0]], "{}", finished.dump());
+    finished.assert_line(&format!("consumer: run {} was dropped: hung, no heartbeat for 1s", connected[0]));
+    assert!(connected[1] > connected[0], "{}", finished.dump());
+    // The last run drains at the shutdown; the report counts from the shared pool.
+    let drained = finished.line_starting(&format!("consumer: run {}: drained; ", connected[1]));
+    assert!(drained.ends_with(" orders stored in all"), "{}", finished.dump());
+    assert!(finished.line_starting("report: run 3: ").contains(" orders stored; pool: "), "{}", finished.dump());
+    // rutina's logs tell the same story on stderr.
+    for log in ["run failed", "run timed out", "run hung: no heartbeat", "shutting down"] {
+        assert!(finished.stderr.contains(log), "{log:?} not logged; {}", finished.dump());
+    }
+    assert!(finished.elapsed < Duration::from_secs(15), "it ends by itself within 15 s: {:?}", finished.elapsed);
+}
+
+/// The run numbers of the lines `<prefix><run><suffix>`, in order.
+fn runs_saying(finished: &Finished, prefix: &str, suffix: &str) -> Vec<u32> {
+    finished.stdout.iter().filter_map(|line| line.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()).collect()
+}
