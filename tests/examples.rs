@@ -401,3 +401,50 @@ fn app_state_shares_a_pool_restarts_a_hung_consumer_and_exits_0() {
 fn runs_saying(finished: &Finished, prefix: &str, suffix: &str) -> Vec<u32> {
     finished.stdout.iter().filter_map(|line| line.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok()).collect()
 }
+
+/// The seconds in `<prefix>1.30s`.
+fn seconds_after(finished: &Finished, prefix: &str) -> f64 {
+    let rest = finished.line_starting(prefix);
+    rest.split('s').next().and_then(|secs| secs.parse().ok()).unwrap_or_else(|| panic!("no seconds in {rest:?}"))
+}
+
+#[test]
+fn periodic_jobs_keeps_its_rate_skips_missed_ticks_and_drops_a_deaf_job() {
+    let finished = run("periodic_jobs");
+    finished.assert_code(0);
+    for line in [
+        "polite: starts at 0.00s; cancel_reason: None",
+        "sweeper: stopping; cancel_reason: Some(Shutdown)",
+        "overrun: run 1 starts at 0.00s",
+    ] {
+        finished.assert_line(line);
+    }
+    // `every`: runs start a period apart whatever they take; a fixed backoff after each
+    // run drifts by the run's 300 ms each time (a lower bound: sleeps never end early).
+    let fixed_rate = seconds_after(&finished, "fixed_rate: run 4 starts at ");
+    let fixed_delay = seconds_after(&finished, "fixed_delay: run 4 starts at ");
+    assert!(fixed_delay >= 3.9, "fixed_delay's run 4 at {fixed_delay}s; {}", finished.dump());
+    assert!(fixed_rate < 3.5, "fixed_rate's run 4 at {fixed_rate}s, not about 3s; {}", finished.dump());
+    // The overrunning run ends after 1.2 s; its next run waits for the next tick (1.5 s),
+    // and no run starts in between.
+    let overrun_ends = seconds_after(&finished, "overrun: run 1 ends at ");
+    let overrun_next = seconds_after(&finished, "overrun: run 2 starts at ");
+    assert!(overrun_ends >= 1.2 && overrun_next >= 1.5 && overrun_next - overrun_ends < 1.0, "{}", finished.dump());
+    // The deaf job is dropped when its timeout passes, on every run.
+    for run in 1..=2 {
+        finished.line_starting(&format!("deaf: run {run} starts at "));
+        assert!(finished.line_starting(&format!("deaf: run {run} dropped at ")).ends_with(": its timeout holds"));
+    }
+    finished.assert_no_line_starting("deaf: run 1 finished");
+    assert!(finished.line_starting("polite: cancelled at ").ends_with("; cancel_reason: Some(TimedOut)"));
+    // Cron, seconds field `*/2`: the runs fall on even seconds of the clock.
+    let seconds: Vec<u64> = finished
+        .stdout
+        .iter()
+        .filter_map(|line| line.strip_prefix("on_even_seconds: run ")?.split_once(" at second :"))
+        .filter_map(|(_, rest)| rest.get(..2)?.parse().ok())
+        .collect();
+    assert!(!seconds.is_empty() && seconds.iter().all(|second| second % 2 == 0), "{seconds:?}; {}", finished.dump());
+    finished.line_starting("deadline: time is up at ");
+    assert!(finished.elapsed < Duration::from_secs(15), "it ends by itself within 15 s: {:?}", finished.elapsed);
+}
