@@ -118,6 +118,10 @@ pub(crate) struct MainArgs {
     /// `lease: make_backend`: the fn (maybe `async`) that makes the lease backend of the
     /// singleton routines, called inside the runtime before the group is made.
     pub(crate) lease: Option<syn::ExprPath>,
+    /// `configure: configure`: the fn (maybe `async`) that finishes the group's `Options`
+    /// at run time (a delay read from the environment), called inside the runtime before
+    /// the group is made, after `lease`.
+    pub(crate) configure: Option<syn::ExprPath>,
 }
 
 /// One key a macro accepts, with how it is written (shown in messages).
@@ -158,6 +162,7 @@ const MAIN_KEYS: &[Key] = &[
     key("setup", "setup: init_logging"),
     key("state", "state: App::connect"),
     key("lease", "lease: make_lease"),
+    key("configure", "configure: configure"),
 ];
 
 const DURATION_HINT: &str = "write it like \"250ms\", \"5s\" or \"1m 30s\"";
@@ -252,6 +257,9 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
             "setup" => set(&mut args.setup, errors.ok(fn_path(&key, spec, SETUP_WHEN, &value)), duplicate),
             "state" => set(&mut args.state, errors.ok(fn_path(&key, spec, STATE_WHEN, &value)), duplicate),
             "lease" => set(&mut args.lease, errors.ok(fn_path(&key, spec, LEASE_WHEN, &value)), duplicate),
+            "configure" => {
+                set(&mut args.configure, errors.ok(fn_path(&key, spec, CONFIGURE_WHEN, &value)), duplicate);
+            }
             _ => {}
         }
     }
@@ -679,11 +687,19 @@ const SETUP_WHEN: &str = "once, before it starts the runtime";
 const STATE_WHEN: &str = "once, inside the runtime, before it starts the routines";
 /// When `main!` calls `lease`'s fn, for messages.
 const LEASE_WHEN: &str = "once, inside the runtime, before it makes the group";
+/// When `main!` calls `configure`'s fn, for messages.
+const CONFIGURE_WHEN: &str = "once, inside the runtime, with the group's options, before it makes the group";
 
-/// `setup: init_logging`, `state: App::connect`, `lease: make_lease`: the path of an fn
-/// (`init_logging`, `config::load`, `Config::init`), which `main!` calls `when`; not a
-/// call, a closure or a block.
+/// What the fns of `setup`, `state` and `lease` take, for messages.
+const NO_ARGUMENTS: &str = "taking no arguments";
+/// What `configure`'s fn takes, for messages.
+const OPTIONS_ARGUMENT: &str = "taking the group's `rutina::Options`";
+
+/// `setup: init_logging`, `state: App::connect`, `lease: make_lease`, `configure:
+/// configure`: the path of an fn (`init_logging`, `config::load`, `Config::init`), which
+/// `main!` calls `when`; not a call, a closure or a block.
 fn fn_path(key: &Ident, spec: &Key, when: &str, value: &Expr) -> syn::Result<syn::ExprPath> {
+    let takes = if spec.name == "configure" { OPTIONS_ARGUMENT } else { NO_ARGUMENTS };
     match value {
         Expr::Path(path) if path.attrs.is_empty() => Ok(path.clone()),
         // `setup: init_logging()`: the fn is called by `main!`, not by the user.
@@ -700,8 +716,8 @@ fn fn_path(key: &Ident, spec: &Key, when: &str, value: &Expr) -> syn::Result<syn
         _ => Err(syn::Error::new_spanned(
             value,
             format!(
-                "`{key}` must be the name of an fn taking no arguments, like `{}` (not a call, \
-                 a closure or a block: put the code in an fn)",
+                "`{key}` must be the name of an fn {takes}, like `{}` (not a call, a closure or \
+                 a block: put the code in an fn)",
                 spec.example
             ),
         )),

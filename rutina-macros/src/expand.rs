@@ -444,13 +444,27 @@ fn main_fn(args: &MainArgs) -> TokenStream {
             }
         }
     });
-    let configure = args.lease.as_ref().map(|path| {
+    // `lease`, then `configure`: inside the runtime, before the group is made, in one
+    // `Main::configure`, so that `configure` has the last word on the options.
+    let lease = args.lease.as_ref().map(|path| {
         let (span, lease) = made(path);
         let options = quote_spanned!(span=> __rutina_options.lease(__rutina_lease));
         quote! {
+            let __rutina_lease = #lease;
+            let __rutina_options = #options;
+        }
+    });
+    let configured = args.configure.as_ref().map(|path| {
+        let span = Span::call_site().located_at(first_span(path));
+        let options = made_by(span, quote_spanned!(span=> #path(__rutina_options)));
+        quote_spanned!(span=> let __rutina_options: ::rutina::Options = #options;)
+    });
+    let configure = (lease.is_some() || configured.is_some()).then(|| {
+        quote! {
             .configure(|__rutina_options: ::rutina::Options| async move {
-                let __rutina_lease = #lease;
-                ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(#options)
+                #lease
+                #configured
+                ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(__rutina_options)
             })
         }
     });
@@ -484,7 +498,8 @@ fn main_fn(args: &MainArgs) -> TokenStream {
     }
 }
 
-/// What the fn at `path` (`state`'s, `lease`'s) made, in an async block that returns a
+/// What the fn at `path` (`state`'s, `lease`'s; `configure`'s is called with the options)
+/// made, in an async block that returns a
 /// `Result<_, BoxError>`: the fn is called, its value awaited if it is a future, and
 /// taken out of its `Ok` with `?` if it is a `Result` (an error that does not convert
 /// into a `BoxError` is reported on the path). The macro cannot tell an `async fn` from
@@ -492,10 +507,15 @@ fn main_fn(args: &MainArgs) -> TokenStream {
 /// apart by the value's concrete type (autoref specialization), and cannot fail.
 fn made(path: &syn::ExprPath) -> (Span, TokenStream) {
     let (span, call) = call_fn(path);
+    (span, made_by(span, call))
+}
+
+/// What `call` (located at `span`, the path of the fn it calls) made, as [`made`] tells.
+fn made_by(span: Span, call: TokenStream) -> TokenStream {
     // Located on the path, so that `?`'s error (a `Result` whose error does not convert)
     // points there.
     let value = quote_spanned!(span=> (&__rutina_made).__rutina_result().made(__rutina_made)?);
-    let made = quote! {
+    quote! {
         {
             #[allow(unused_imports)]
             use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
@@ -503,8 +523,7 @@ fn made(path: &syn::ExprPath) -> (Span, TokenStream) {
             let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
             #value
         }
-    };
-    (span, made)
+    }
 }
 
 /// A call of the fn at `path` with no arguments, through the public `MainFn`, and where
@@ -1114,9 +1133,8 @@ mod tests {
                             let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
                             (&__rutina_made).__rutina_result().made(__rutina_made)?
                         };
-                        ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(
-                            __rutina_options.lease(__rutina_lease)
-                        )
+                        let __rutina_options = __rutina_options.lease(__rutina_lease);
+                        ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(__rutina_options)
                     })
                 }
             ),
@@ -1127,6 +1145,43 @@ mod tests {
         let out = main(quote!(routines: [a], shutdown_delay: "0s"));
         assert!(contains(&out, quote!(fn main())), "{out}");
         assert_eq!(normalized(out).matches("compile_error").count(), 1);
+    }
+
+    #[test]
+    fn main_configure_finishes_the_options_in_the_runtime_after_the_lease() {
+        let out = main(quote!(routines: [a], configure: config::configure, lease: make_lease));
+        assert!(!contains(&out, quote!(compile_error)), "{out}");
+        assert!(
+            contains(
+                &out,
+                quote! {
+                    let __rutina_options = __rutina_options.lease(__rutina_lease);
+                    let __rutina_options: ::rutina::Options = {
+                        #[allow(unused_imports)]
+                        use ::rutina::__private::{AwaitKind as _, NowKind as _, ResultKind as _, ValueKind as _};
+                        let __rutina_made = config::configure(__rutina_options);
+                        let __rutina_made = (&__rutina_made).__rutina_await().made(__rutina_made).await;
+                        (&__rutina_made).__rutina_result().made(__rutina_made)?
+                    };
+                    ::core::result::Result::Ok::<::rutina::Options, ::rutina::BoxError>(__rutina_options)
+                }
+            ),
+            "{out}"
+        );
+        // Alone, in a `Main::configure` of its own.
+        let out = main(quote!(routines: [a], configure: configure));
+        assert!(
+            normalized(out.clone()).contains(". configure (| __rutina_options : :: rutina :: Options | async move {"),
+            "{out}"
+        );
+        assert!(contains(&out, quote!(let __rutina_made = configure(__rutina_options);)), "{out}");
+        assert!(!contains(&out, quote!(__rutina_lease)), "{out}");
+        // A call or a closure is reported; `main` is still defined.
+        for input in [quote!(routines: [a], configure: configure()), quote!(routines: [a], configure: |o| o)] {
+            let out = main(input);
+            assert!(contains(&out, quote!(fn main())), "{out}");
+            assert_eq!(normalized(out).matches("compile_error").count(), 1);
+        }
     }
 
     #[test]

@@ -426,6 +426,27 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
+/// With options known only at run time — a lame-duck delay that is 0 on a laptop and
+/// 10 s behind a load balancer, a grace period from a configuration file — name an fn
+/// that finishes the group's options, `configure`:
+///
+/// ```no_run
+/// # #[rutina::routine] async fn http_server() -> anyhow::Result<()> { Ok(()) }
+/// use std::time::Duration;
+///
+/// /// `SHUTDOWN_DELAY_SECS` from the environment (default 0: no lame-duck delay).
+/// fn configure(options: rutina::Options) -> anyhow::Result<rutina::Options> {
+///     let secs = std::env::var("SHUTDOWN_DELAY_SECS").unwrap_or_else(|_| "0".into());
+///     Ok(options.shutdown_delay(Duration::from_secs(secs.parse()?)))
+/// }
+///
+/// rutina::main! {
+///     routines: [http_server],
+///     shutdown_timeout: "30s",  // fixed: written here, checked at compile time
+///     configure: configure,     // from the environment: read when the program starts
+/// }
+/// ```
+///
 /// Entries are paths (`poll_feed`, `jobs::poll`, `TICKER`) whose value is a routine: a
 /// `#[rutina::routine]` item, a unit struct or a const of a type that implements
 /// [`rutina::Routine`](https://docs.rs/rutina/latest/rutina/trait.Routine.html) by hand,
@@ -441,11 +462,14 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `setup` | the path of an fn (`init_logging`, `config::load`) that `main` calls once, before it builds the runtime: to install a `tracing` subscriber. A plain fn taking no arguments and returning `()` or `Result<(), E>` with `E: Into<rutina::BoxError>`, as for a routine. If it returns `Err`, the error is printed on stderr with its sources and the process exits with 1, no routine started | nothing runs first |
 /// | `state` | the path of an fn or `async fn` taking no arguments (`App::connect`, `config::load`) that makes the state the routines' parameters are taken from: it returns the state `S` or `Result<S, E>` with `E: Into<rutina::BoxError>`. `main` calls it once, inside the runtime, after `setup` and before any routine, then starts every routine with it: a routine with parameters takes them from a clone of it (so `S: Clone + Send + 'static`), the others ignore it. If it fails, its error is printed with its sources and the process exits with 1, no routine started | a routine with parameters cannot be listed |
 /// | `lease` | the path of an fn or `async fn` taking no arguments that makes the lease backend of the `singleton` routines (a `rutina::Lease`, such as `rutina::lease::Postgres` with the `postgres` feature), or `Result<backend, E>`. `main` calls it inside the runtime, before it makes the group (`Main::configure`), and gives it to `Options::lease`; an error exits with 1 | a `singleton` routine does not start, and the group shuts down |
+/// | `configure` | the path of an fn or `async fn` taking the group's `rutina::Options` and returning them, or `Result<Options, E>` with `E: Into<rutina::BoxError>`: for what is known only at run time (`options.shutdown_delay(..)` with a delay read from the environment). `main` calls it once, inside the runtime, before it makes the group (`Main::configure`), with the options the other keys set (and the `lease`): what it returns is final, so it may replace them. If it fails, its error is printed with its sources and the process exits with 1, no routine started | the options are those of the keys |
 ///
 /// `setup` runs on the main thread, outside any runtime: it cannot `.await` or
 /// `tokio::spawn`. Do asynchronous start-up work — connecting to a database, reading a
 /// configuration service — in `state`, and hand what it makes to the routines as their
-/// parameters, rather than through a `static`.
+/// parameters, rather than through a `static`. The group's own settings that come from
+/// the configuration (`SHUTDOWN_DELAY`) go through `configure`, which runs first: the
+/// group is made before the state, so that signals are handled while the state is made.
 ///
 /// The generated `main` builds a multi-threaded tokio runtime, creates a `Rutina`
 /// listening to SIGINT and SIGTERM (Ctrl-C off unix), starts the routines, waits for
@@ -454,7 +478,7 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | exit code | when |
 /// |---|---|
 /// | 0 | every routine ended cleanly (for instance after a first signal) |
-/// | 1 | the group's error, or the error of `setup`, `state` or `lease`, printed on stderr with its chain of sources |
+/// | 1 | the group's error, or the error of `setup`, `state`, `lease` or `configure`, printed on stderr with its chain of sources |
 /// | 130 | a second signal aborted routines still running after the first one |
 ///
 /// A third signal exits at once (130), even if some routine blocks its thread: the
@@ -483,6 +507,7 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #     async fn release(&self, _: &str, _: &str, _: u64) -> Result<(), Self::Error> { Ok(()) }
 /// # }
 /// # async fn make_lease() -> Result<Nope, std::io::Error> { Ok(Nope) }
+/// # fn configure(options: Options) -> anyhow::Result<Options> { Ok(options) }
 ///
 /// fn main() -> ExitCode {
 ///     // `setup: init_logging`, before the runtime; a setup returning `()` is just called.
@@ -495,8 +520,12 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         .shutdown_delay(Duration::from_secs(5))
 ///         .shutdown_order(ShutdownOrder::ReverseStart);
 ///     Main::new(options)
-///         // `lease: make_lease`, inside the runtime, before the group is made.
-///         .configure(|options| async move { Ok::<_, BoxError>(options.lease(make_lease().await?)) })
+///         // `lease: make_lease`, then `configure: configure`, inside the runtime, before
+///         // the group is made.
+///         .configure(|options| async move {
+///             let options = options.lease(make_lease().await?);
+///             Ok::<_, BoxError>(configure(options)?)
+///         })
 ///         .run(|rutina| async move {
 ///             // `state: App::connect`, before any routine; an error exits with 1.
 ///             let app = App::connect().await?;
@@ -517,18 +546,21 @@ pub fn routine(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// An empty `main!`, an empty `routines` list, an unknown or duplicate key, a malformed
 /// or zero duration, an unknown or quoted shutdown order, an entry that is not a path,
-/// and a `setup`, `state` or `lease` that is not a path (a closure, a block, a call:
-/// `setup: init()`) are compile errors on the offending token. An entry that is not a
-/// routine (a struct without a `Routine` impl, an fn of another shape) is a type error on
-/// that entry, saying to add the attribute or implement `Routine`; so is a
+/// and a `setup`, `state`, `lease` or `configure` that is not a path (a closure, a block,
+/// a call: `setup: init()`) are compile errors on the offending token. An entry that is
+/// not a routine (a struct without a `Routine` impl, an fn of another shape) is a type
+/// error on that entry, saying to add the attribute or implement `Routine`; so is a
 /// `#[rutina::routine]` fn with parameters in a `main!` without `state` (saying to give
 /// it one), or with a state that does not provide one of its parameters (naming both
 /// types). A `setup`, `state` or `lease` fn that takes arguments is a type error on its
 /// path ("expected function that takes 0 arguments"); a `setup` that is `async` or returns
 /// anything but `()` or `Result<(), E>`, a `state` or `lease` returning a `Result` whose
 /// error does not convert into `rutina::BoxError`, and a `lease` that is not a
-/// `rutina::Lease`, too. Each error names public items only (`IntoRoutine`, `MainFn`,
-/// `SetupReturn`, `FromRef`, `Options::lease`).
+/// `rutina::Lease`, too. A `configure` fn that does not take one `rutina::Options` is
+/// reported on its path as a call with the wrong arguments, and one that returns anything
+/// but the options (or a `Result` of them) as a type mismatch there. Each error names
+/// public items only (`IntoRoutine`, `MainFn`, `SetupReturn`, `FromRef`, `Options`,
+/// `Options::lease`).
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     expand::main(input.into()).into()

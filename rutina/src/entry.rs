@@ -71,9 +71,10 @@ impl Main {
 
     /// Finishes the group's [`Options`] inside the runtime, before the group is made: for
     /// what needs the runtime, such as connecting to the [lease](crate::lease) backend of
-    /// singleton routines. If it fails, its error chain is printed and the exit status is
-    /// 1; no routine starts. (`rutina::main!`'s `lease` key does this.) Whatever it sets,
-    /// the group listens to OS signals.
+    /// singleton routines, and for what is known only at run time, such as a
+    /// [lame-duck delay](Options::shutdown_delay) read from the environment. If it fails, its error chain is printed and the exit status is
+    /// 1; no routine starts. (`rutina::main!`'s `lease` and `configure` keys do this.)
+    /// Whatever it sets, the group listens to OS signals.
     ///
     /// ```no_run
     /// # #[cfg(feature = "postgres")] fn main() -> std::process::ExitCode {

@@ -55,7 +55,9 @@
 //! runtime starts (where a `tracing` subscriber is installed); `state`, a fn or `async fn`
 //! run inside the runtime before any routine, whose value the routines' parameters are
 //! taken from ([below](#routines-with-state)); `lease`, the backend of singleton
-//! routines; `shutdown_timeout`, `shutdown_delay` and `shutdown_order`.
+//! routines; `shutdown_timeout`, `shutdown_delay` and `shutdown_order`, written in the
+//! macro; and `configure`, a fn that finishes the [`Options`] at run time (a lame-duck
+//! delay from the environment).
 //!
 //! ```no_run
 //! use rutina::Context;
@@ -419,9 +421,12 @@
 //! In the repository's `examples/`, numbered, each teaching one thing
 //! (`cargo run --example <name>` from the repository root):
 //!
-//! 1. `http_server` — two axum servers in one group, stopped in
-//!    [reverse start order](ShutdownOrder::ReverseStart): SIGTERM drains the requests
-//!    in flight while `/health` reports not-ready.
+//! 1. `http_server` — a service with `rutina::main!` (`setup`, `state`, `configure`):
+//!    two axum servers taking their state as parameters, stopped in
+//!    [reverse start order](ShutdownOrder::ReverseStart); `/health`, `/live` and
+//!    `/status` from a [`Monitor`], `/metrics` with rutina's metrics; on SIGTERM a
+//!    [lame-duck delay](Options::shutdown_delay) from the environment, then the requests
+//!    in flight drain.
 //! 2. `policies` — each policy at work: a periodic job, a one-off, a flaky routine with a
 //!    restart limit, a fatal error that stops everything.
 //! 3. `builder` — no macros: [`Rutina::new`], [`go_with`](Rutina::go_with),
@@ -433,6 +438,12 @@
 //!    [`Options::parent_token`].
 //! 6. `shutdown_timeout` — the grace period: a routine that ignores its context is
 //!    aborted, [`Error::Aborted`].
+//! 7. `app_state` — an application state shared through [`FromRef`]: a pool, a queue, a
+//!    configuration; a consumer with a backoff range and a
+//!    [heartbeat](RunOptions::heartbeat), a periodic job with a timeout.
+//! 8. `periodic_jobs` — [`every`](RunOptions::every) against a fixed backoff,
+//!    [`cron`](RunOptions::cron) with seconds, overruns, a time limit that holds,
+//!    [`Context::cancel_reason`].
 //!
 //! # Coming from Go's rutina, errgroup or tokio-graceful-shutdown
 //!

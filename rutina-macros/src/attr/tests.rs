@@ -219,7 +219,8 @@ fn main_errors() {
         errors,
         [
             "unknown key `shutdown` in rutina::main!; expected one of `routines`, \
-             `shutdown_timeout`, `shutdown_order`, `shutdown_delay`, `setup`, `state`, `lease`",
+             `shutdown_timeout`, `shutdown_order`, `shutdown_delay`, `setup`, `state`, `lease`, \
+             `configure`",
             "duplicate key `routines` in rutina::main!; each key may be given once",
         ]
     );
@@ -264,6 +265,25 @@ fn main_state_lease_and_shutdown_delay() {
     assert!(errors[0].ends_with("calls it once, inside the runtime, before it makes the group"), "{errors:?}");
     assert_eq!(errors[1], "`shutdown_delay` must be a duration string, like `shutdown_delay: \"5s\"`");
     assert_eq!(errors[2], "duplicate key `state` in rutina::main!; each key may be given once");
+}
+
+#[test]
+fn main_configure_is_the_path_of_an_fn_taking_the_options() {
+    let (args, errors) = main_args(quote!(routines: [a], configure: App::configure));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(args.configure.map(|path| quote!(#path).to_string()), Some("App :: configure".to_owned()));
+
+    let (_, errors) = main_args(quote!(routines: [a], configure: configure(), configure: |options| options));
+    assert_eq!(
+        errors,
+        [
+            "write the fn without calling it: `configure: configure`; rutina::main! calls it once, \
+             inside the runtime, with the group's options, before it makes the group",
+            "duplicate key `configure` in rutina::main!; each key may be given once",
+            "`configure` must be the name of an fn taking the group's `rutina::Options`, like \
+             `configure: configure` (not a call, a closure or a block: put the code in an fn)",
+        ]
+    );
 }
 
 #[test]
