@@ -141,7 +141,7 @@ impl Watch {
             if deadline <= now {
                 if member.set_hung(true) {
                     self.health.hung(true);
-                    tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), attempt = self.attempt, ?period, "run hung: no heartbeat");
+                    tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), attempt = self.attempt, ?period, "no heartbeat within the period; cancelling the run");
                 }
                 self.decide(member, Outcome::Hung(period), CancelReason::Hung, now);
                 return None;
