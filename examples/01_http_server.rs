@@ -17,6 +17,7 @@
 //! curl -i localhost:3001/live             # 200 `live` (503 while a routine crash-loops)
 //! curl localhost:3001/metrics             # rutina_runs_total, rutina_routines, http_requests_total, ...
 //! curl localhost:3001/status              # every routine as JSON: state, attempt, restarts, last error
+//! curl -X POST localhost:3001/admin/restart/http   # restarts the public server at once
 //! ```
 //!
 //! Configuration comes from the environment: `HTTP_PORT` (default 3000), `METRICS_PORT`
@@ -45,6 +46,10 @@
 //!   begins), `/live` is [`Monitor::is_live`](rutina::Monitor::is_live), `/status` is
 //!   [`Monitor::status`](rutina::Monitor::status) as JSON (rutina's `serde` feature). A
 //!   `Monitor` never keeps the group alive; a `Rutina` handle inside a routine would.
+//! - **An admin endpoint.** `POST /admin/restart/{name}` restarts a routine at once,
+//!   whatever its policies, through [`ctx.operator()`](rutina::Context::operator): an
+//!   [`Operator`](rutina::Operator) restarts, reloads, kills and shuts down as a `Rutina`
+//!   does, and like a `Monitor` never keeps the group alive.
 //! - **Metrics.** `/metrics` renders a `metrics-exporter-prometheus` recorder: rutina's
 //!   own metrics (its `metrics` feature: `rutina_runs_total`, `rutina_routines`,
 //!   `rutina_run_duration_seconds`, ...) beside the application's, recorded with the
@@ -61,19 +66,6 @@
 //!   (the public server) is stopped first and drains, then the job, then the internal
 //!   server, which answers probes to the end.
 //!
-//! ## Why there is no admin endpoint to restart a routine
-//!
-//! `POST /admin/restart/<id>` would call [`Rutina::restart`](rutina::Rutina::restart),
-//! and a routine has no `Rutina`: it has its `Context` and its state. `ctx.monitor()` is
-//! read-only by design, and a `Rutina` handle kept in the state would be the
-//! anti-pattern the `Monitor` exists to avoid — the group's handles are how it knows
-//! that someone still owns it, and a handle held by its own routines would keep it so
-//! forever. `main!` does not hand one out anyway. A service that needs the endpoint today
-//! writes `main` by hand with [`rutina::Main`]: its `start` closure has the `Rutina`, and
-//! can serve restart requests that the admin routine sends it over a channel kept in the
-//! state. The DSL cannot express that without an operator handle a routine may hold
-//! (restart and reload, weak like a `Monitor`), which rutina does not have yet.
-
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -81,15 +73,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use metrics::{Counter, Gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use rutina::{Context, Monitor, Options, RoutineStatus};
+use rutina::{Context, Monitor, Operator, Options, RoutineStatus};
 use tokio::net::TcpListener;
 
 rutina::main! {
@@ -122,9 +114,9 @@ async fn http_server(ctx: Context, config: Arc<Config>, requests: Requests) -> a
     Ok(())
 }
 
-/// The internal server: `/health`, `/live`, `/status` from the group's [`Monitor`], and
-/// `/metrics`. Started first and stopped last, it answers probes while the public
-/// server drains.
+/// The internal server: `/health`, `/live`, `/status` from the group's [`Monitor`],
+/// `/admin/restart/{name}` through its [`Operator`], and `/metrics`. Started first and
+/// stopped last, it answers probes while the public server drains.
 #[rutina::routine(name = "metrics")]
 async fn metrics_server(ctx: Context, config: Arc<Config>, prometheus: PrometheusHandle) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.metrics).await.with_context(|| format!("bind {}", config.metrics))?;
@@ -135,6 +127,7 @@ async fn metrics_server(ctx: Context, config: Arc<Config>, prometheus: Prometheu
         .route("/live", get(live))
         .route("/status", get(status))
         .with_state(ctx.monitor())
+        .route("/admin/restart/{name}", post(restart).with_state(ctx.operator()))
         .route("/metrics", get(render_metrics).with_state(prometheus));
     axum::serve(listener, app).with_graceful_shutdown(ctx.cancelled_owned()).await?;
     tracing::info!("metrics server stopped");
@@ -267,6 +260,19 @@ async fn live(State(monitor): State<Monitor>) -> (StatusCode, &'static str) {
 /// `GET /status`: every alive routine, as JSON.
 async fn status(State(monitor): State<Monitor>) -> Json<Vec<RoutineStatus>> {
     Json(monitor.status())
+}
+
+/// `POST /admin/restart/{name}`: restarts the routine called `name` at once (its context
+/// says [`Restarted`](rutina::CancelReason::Restarted); the public server drains and binds
+/// again). Not an endpoint to expose: bind the internal server to a private address.
+async fn restart(State(operator): State<Operator>, Path(name): Path<String>) -> (StatusCode, String) {
+    let Some(routine) = operator.monitor().status().into_iter().find(|routine| routine.name == name) else {
+        return (StatusCode::NOT_FOUND, format!("no routine named {name:?}\n"));
+    };
+    match operator.restart(routine.id) {
+        Ok(()) => (StatusCode::ACCEPTED, format!("restarting {name}\n")),
+        Err(error) => (StatusCode::CONFLICT, format!("{error}\n")),
+    }
 }
 
 /// `GET /metrics`, in the Prometheus text format.

@@ -29,11 +29,16 @@ fn run(name: &'static str) -> Finished {
 /// A minimal HTTP/1.1 GET on loopback, on a connection of its own: the status code and
 /// the body, or the I/O error (refused, reset, timed out) that stopped it.
 fn try_http_get(addr: SocketAddr, path: &str, patience: Duration) -> io::Result<(u16, String)> {
+    try_http(addr, "GET", path, patience)
+}
+
+/// A minimal HTTP/1.1 request with no body on loopback (see [`try_http_get`]).
+fn try_http(addr: SocketAddr, method: &str, path: &str, patience: Duration) -> io::Result<(u16, String)> {
     assert!(addr.ip().is_loopback(), "tests only talk to loopback, not {addr}");
     let mut stream = TcpStream::connect_timeout(&addr, patience)?;
     stream.set_read_timeout(Some(patience))?;
     stream.set_write_timeout(Some(patience))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let status = response
@@ -139,6 +144,29 @@ fn http_server_serves_rutinas_metrics_beside_its_own_and_the_status_as_json() {
 
     server.signal("TERM");
     server.finish().assert_code(0);
+}
+
+#[test]
+fn http_server_restarts_a_routine_from_its_admin_endpoint() {
+    let (mut server, _, metrics) = start_http_server(&[]);
+    let post = |path: &str| try_http(metrics, "POST", path, PATIENCE).unwrap_or_else(|e| panic!("POST {path}: {e}"));
+
+    assert_eq!(post("/admin/restart/http"), (202, "restarting http\n".to_owned()));
+    // The public server drains, runs again and binds again (a free port, as before).
+    let http: SocketAddr = server.expect_nth_line_starting(2, "http listening on http://").parse().expect("an address");
+    assert_eq!(http_get(http, "/"), (200, "hello from rutina\n".to_owned()));
+    let (status, body) = http_get(metrics, "/status");
+    assert_eq!(status, 200, "{body}");
+    let routines: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    let routines = routines.as_array().unwrap_or_else(|| panic!("not an array: {body}"));
+    let http_routine = routines.iter().find(|routine| routine["name"] == "http").expect("the http routine");
+    assert_eq!((&http_routine["attempt"], &http_routine["restarts"]), (&2.into(), &1.into()), "{body}");
+    assert!(routines.iter().any(|routine| routine["name"] == "metrics" && routine["attempt"] == 1), "{body}");
+
+    assert_eq!(post("/admin/restart/nope"), (404, "no routine named \"nope\"\n".to_owned()));
+    server.signal("TERM");
+    let finished = server.finish();
+    finished.assert_code(0);
 }
 
 #[test]

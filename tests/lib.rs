@@ -141,6 +141,24 @@ impl Program {
         line[prefix.len()..].to_owned()
     }
 
+    /// Waits for the `nth` line (counting from 1) starting with `prefix`, as
+    /// [`expect_line_starting`](Program::expect_line_starting) does for the first.
+    pub fn expect_nth_line_starting(&mut self, nth: usize, prefix: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(line) = self.stdout.iter().filter(|seen| seen.starts_with(prefix)).nth(nth - 1) {
+                return line[prefix.len()..].to_owned();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.stdout.push(line),
+                Err(_) => {
+                    panic!("{} did not print {prefix:?} {nth} times; stdout so far: {:#?}", self.name, self.stdout)
+                }
+            }
+        }
+    }
+
     /// Waits for a line containing `part`; returns it.
     pub fn expect_line_containing(&mut self, part: &str) -> String {
         self.wait_for_line(part, |seen| seen.contains(part)).to_owned()

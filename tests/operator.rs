@@ -393,3 +393,127 @@ async fn a_readiness_gate_must_call_ready_again_after_a_reload() {
     rutina.shutdown();
     rutina.wait().await.unwrap();
 }
+
+// ----- Operator: the same, from inside a routine ------------------------------------
+
+/// An admin routine that takes its orders from the test, as an admin endpoint would from
+/// its requests, and acts on them through its context's operator.
+enum Order {
+    Restart(rutina::Id),
+    Kill(rutina::Id),
+    Reload,
+    Shutdown,
+}
+
+type Reply = tokio::sync::oneshot::Sender<std::result::Result<usize, Error>>;
+type Orders = mpsc::UnboundedSender<(Order, Reply)>;
+
+fn admin(rutina: &Rutina) -> Orders {
+    let (orders, mut received) = mpsc::unbounded_channel::<(Order, Reply)>();
+    rutina.go(move |ctx: Context| {
+        let operator = ctx.operator();
+        // The orders go to the first run (the only one).
+        let mut received = std::mem::replace(&mut received, mpsc::unbounded_channel().1);
+        async move {
+            loop {
+                tokio::select! {
+                    _ = ctx.cancelled() => return Ok::<_, std::io::Error>(()),
+                    order = received.recv() => {
+                        let Some((order, reply)) = order else { return Ok(()) };
+                        let result = match order {
+                            Order::Restart(id) => operator.restart(id).map(|()| 1),
+                            Order::Kill(id) => operator.kill(id).map(|()| 1),
+                            Order::Reload => operator.reload(),
+                            Order::Shutdown => {
+                                operator.shutdown();
+                                Ok(0)
+                            }
+                        };
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+    });
+    orders
+}
+
+async fn order(orders: &Orders, order: Order) -> std::result::Result<usize, Error> {
+    let (reply, replied) = tokio::sync::oneshot::channel();
+    orders.send((order, reply)).unwrap_or_else(|_| panic!("the admin routine is gone"));
+    replied.await.expect("the admin routine replies")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_admin_routine_restarts_reloads_kills_and_shuts_down_through_its_operator() {
+    let rutina = Rutina::default();
+    let (api_runs, config_runs, cache_runs) = (Runs::new(), Runs::new(), Runs::new());
+    let api = rutina.go_with(server(api_runs.clone(), secs(0)), RunOptions::default().name("api"));
+    rutina.go_with(server(config_runs.clone(), secs(0)), RunOptions::default().name("config").reload(true));
+    let cache = rutina.go_with(server(cache_runs.clone(), secs(0)), RunOptions::default().name("cache"));
+    let orders = admin(&rutina);
+    sleep(secs(1)).await;
+
+    assert_eq!(order(&orders, Order::Restart(api)).await.unwrap(), 1);
+    sleep(secs(1)).await;
+    assert_eq!(api_runs.get(), [(1, secs(0)), (2, secs(1))], "restarted at once");
+
+    assert_eq!(order(&orders, Order::Reload).await.unwrap(), 1, "only `config` is marked reload");
+    sleep(secs(1)).await;
+    assert_eq!(config_runs.get(), [(1, secs(0)), (2, secs(2))]);
+    assert_eq!(api_runs.get().len(), 2, "reload leaves the others alone");
+
+    assert_eq!(order(&orders, Order::Kill(cache)).await.unwrap(), 1);
+    sleep(secs(1)).await;
+    assert!(!rutina.processes().contains(&cache));
+    assert!(matches!(order(&orders, Order::Restart(cache)).await, Err(Error::NotFound(id)) if id == cache));
+
+    assert_eq!(order(&orders, Order::Shutdown).await.unwrap(), 0);
+    rutina.wait().await.unwrap();
+    let report = rutina.shutdown_report().expect("a shutdown");
+    assert_eq!(report.reason, Some(rutina::ShutdownReason::Requested));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_routines_operator_does_not_keep_its_group_alive_and_acts_on_nothing_after_it() {
+    let rutina = Rutina::default();
+    let (give, operator) = tokio::sync::oneshot::channel();
+    let give = Mutex::new(Some(give));
+    let id = rutina.go(move |ctx: Context| {
+        let operator = ctx.operator();
+        let give = give.lock().unwrap().take();
+        async move {
+            // The routine holds an operator for its whole life.
+            if let Some(give) = give {
+                let _ = give.send(operator.clone());
+            }
+            ctx.cancelled().await;
+            drop(operator);
+            Ok::<_, std::io::Error>(())
+        }
+    });
+    let operator = operator.await.unwrap();
+    sleep(secs(1)).await;
+    assert!(operator.monitor().is_ready() && !operator.monitor().is_shutting_down());
+    // The last handle goes: the group shuts down although its routine holds an operator.
+    drop(rutina);
+    tokio::time::timeout(secs(60), async {
+        while !operator.monitor().status().is_empty() {
+            sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the group ended");
+    assert!(matches!(operator.restart(id), Err(Error::NotFound(found)) if found == id));
+    assert!(matches!(operator.kill(id), Err(Error::NotFound(found)) if found == id));
+    assert!(matches!(operator.reload(), Err(Error::ShuttingDown)));
+    operator.shutdown(); // nothing to shut down: no panic, no effect
+    assert!(operator.monitor().is_shutting_down());
+
+    // A detached context's operator acts on nothing either.
+    let detached = Context::detached().operator();
+    assert!(matches!(detached.restart(id), Err(Error::NotFound(_))));
+    assert!(matches!(detached.reload(), Err(Error::ShuttingDown)));
+    detached.shutdown();
+    assert!(detached.monitor().status().is_empty());
+}

@@ -9,7 +9,7 @@ use crate::CancelReason;
 use crate::Id;
 use crate::health::Health;
 use crate::member::{Joining, Member};
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, Operator};
 
 /// The context of one run of a routine: who it is, which attempt this is, and the
 /// cancellation token it must watch.
@@ -273,5 +273,13 @@ impl Context {
     /// ```
     pub fn monitor(&self) -> Monitor {
         self.member.monitor()
+    }
+
+    /// A handle that restarts, reloads, kills and shuts down as the group's
+    /// [`Rutina`](crate::Rutina) does, without keeping the group alive (see [`Operator`]):
+    /// for the admin endpoint a routine serves. For a detached context, an operator of no
+    /// group.
+    pub fn operator(&self) -> Operator {
+        self.member.operator()
     }
 }

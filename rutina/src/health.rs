@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::monitor::{Monitor, View};
+use crate::monitor::{Control, Monitor, Operator};
 
 /// Failed runs in a row from which a routine counts as crash-looping: the group is then
 /// not live, and the systemd watchdog is not pinged.
@@ -24,7 +24,7 @@ pub(crate) struct Health {
     /// When the group was made: routines keep their instants as nanoseconds after it.
     epoch: Instant,
     /// The group, for monitors (weak: a routine never keeps its group alive).
-    group: OnceLock<Weak<dyn View>>,
+    group: OnceLock<Weak<dyn Control>>,
     /// Routines that have not begun (and will not begin) their first run, or their wait
     /// for a schedule's first tick or a singleton lease, yet — counted only once someone
     /// asked whether the group is ready (`counting`): a group nobody probes does not make
@@ -72,18 +72,23 @@ impl Health {
     /// The health of a detached context's routine: of no group.
     pub(crate) fn detached() -> Health {
         let health = Health::default();
-        let _ = health.group.set(Monitor::no_group());
+        let _ = health.group.set(Operator::no_group());
         health
     }
 
     /// Tells the health its group (once, when the group is made).
-    pub(crate) fn set_group(&self, group: Weak<dyn View>) {
+    pub(crate) fn set_group(&self, group: Weak<dyn Control>) {
         let _ = self.group.set(group);
+    }
+
+    /// An operator of the group.
+    pub(crate) fn operator(&self) -> Operator {
+        Operator::new(self.group.get().cloned().unwrap_or_else(Operator::no_group))
     }
 
     /// A monitor of the group.
     pub(crate) fn monitor(&self) -> Monitor {
-        Monitor::new(self.group.get().cloned().unwrap_or_else(Monitor::no_group))
+        self.operator().monitor()
     }
 
     /// The wakeups of routine `id`'s runs.

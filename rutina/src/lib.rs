@@ -154,7 +154,9 @@
 //!   wedged on a dead connection is hung, cancelled, dropped after its grace period, and
 //!   restarted by its `on_error = Restart` — never two runs at once.
 //! - **Operator restart and reload.** [`Rutina::restart`] restarts one routine at once
-//!   whatever its policies (for admin endpoints); [`Rutina::reload`], and SIGHUP when
+//!   whatever its policies; an admin endpoint served by a routine does it through
+//!   [`Context::operator`], an [`Operator`] that never keeps the group alive.
+//!   [`Rutina::reload`], and SIGHUP when
 //!   the group listens to OS signals, restarts the routines marked
 //!   [`reload`](RunOptions::reload) — with the `systemd` feature announced as
 //!   `RELOADING=1` then `READY=1` (`Type=notify-reload`). With no routine marked, SIGHUP
@@ -516,7 +518,7 @@ pub use crate::error::{BoxError, Error, ErrorReport, HungError, PanicError, Rout
 pub use crate::event::{CancelReason, Event, Outcome, ShutdownReason};
 pub use crate::id::Id;
 pub use crate::lease::Lease;
-pub use crate::monitor::Monitor;
+pub use crate::monitor::{Monitor, Operator};
 pub use crate::options::{Options, ShutdownOrder};
 pub use crate::policy::{Backoff, Policy, RestartIntensity, RunOptions};
 pub use crate::routine::Routine;

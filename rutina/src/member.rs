@@ -20,7 +20,7 @@ use crate::Id;
 use crate::error::SharedError;
 use crate::event::CancelReason;
 use crate::health::Health;
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, Operator};
 use crate::status::{RoutineState, RoutineStatus};
 use crate::sync::lock;
 
@@ -270,6 +270,10 @@ impl Member {
 
     pub(crate) fn monitor(&self) -> Monitor {
         self.health.monitor()
+    }
+
+    pub(crate) fn operator(&self) -> Operator {
+        self.health.operator()
     }
 
     /// A detached context's member: cancelled by `token`, which its user holds.

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::group::{Group, Membership};
 use crate::lease::SharedLease;
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, Operator};
 use crate::routine::Routine;
 use crate::status::{RoutineStatus, ShutdownReport};
 use crate::supervisor::supervise;
@@ -368,6 +368,13 @@ impl Rutina {
     /// it to a health endpoint instead of a clone of this handle.
     pub fn monitor(&self) -> Monitor {
         self.group().monitor()
+    }
+
+    /// A handle that restarts, reloads, kills and shuts down as this one does, without
+    /// keeping the group alive (see [`Operator`]): hand it to an admin endpoint instead of
+    /// a clone of this handle.
+    pub fn operator(&self) -> Operator {
+        self.group().operator()
     }
 
     /// A snapshot of every alive routine, ascending by id: its state (running, backing

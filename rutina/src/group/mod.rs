@@ -30,7 +30,7 @@ use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
 use crate::lease::SharedLease;
 use crate::member::{Activity, Joining, Member};
-use crate::monitor::{Monitor, View};
+use crate::monitor::{Control, Monitor, Operator, View};
 use crate::observe::Observers;
 use crate::status::{RoutineStatus, ShutdownReport};
 use crate::sync::lock;
@@ -410,6 +410,10 @@ impl Group {
         Monitor::new(Arc::downgrade(self) as Weak<Group>)
     }
 
+    pub(crate) fn operator(self: &Arc<Self>) -> Operator {
+        Operator::new(Arc::downgrade(self) as Weak<Group>)
+    }
+
     // ----- health -----------------------------------------------------------------
 
     /// Every routine began its first run, every readiness gate is ready, and the group is
@@ -697,6 +701,21 @@ impl View for Group {
     }
     fn status(&self) -> Vec<RoutineStatus> {
         Group::status(self)
+    }
+}
+
+impl Control for Group {
+    fn restart(&self, id: Id) -> Result<(), Error> {
+        Group::restart(self, id, false)
+    }
+    fn reload(&self) -> Result<usize, Error> {
+        Group::reload(self)
+    }
+    fn kill(&self, id: Id) -> Result<(), Error> {
+        Group::kill(self, id)
+    }
+    fn shutdown(self: Arc<Self>) {
+        self.begin_shutdown(ShutdownReason::Requested);
     }
 }
 
