@@ -361,3 +361,30 @@ async fn readiness_waits_for_gates_and_ends_with_the_shutdown() {
     rutina.wait().await.unwrap();
     assert!(Context::detached().id().get() == 0);
 }
+
+/// A routine that restarts in place at once (no backoff) and never awaits anything
+/// would keep its worker forever: each run first spends a unit of the task's budget, and
+/// when it is spent the other tasks get their turn. On a single thread, another task
+/// runs long before the routine's 100 000 runs are over.
+#[tokio::test(flavor = "current_thread")]
+async fn a_routine_restarting_in_place_gives_the_other_tasks_their_turn() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let runs = Arc::new(AtomicU32::new(0));
+    let rutina = Rutina::default();
+    let counted = runs.clone();
+    rutina.go_with(
+        move |_ctx: Context| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            async { Ok::<_, std::io::Error>(()) }
+        },
+        RunOptions::default().on_done(Policy::Restart).backoff(Backoff::none()).max_count(100_000),
+    );
+    let other = tokio::spawn({
+        let runs = runs.clone();
+        async move { runs.load(Ordering::Relaxed) }
+    });
+    let runs_when_the_other_ran = other.await.expect("the other task");
+    assert!((1..1_000).contains(&runs_when_the_other_ran), "the other task ran after {runs_when_the_other_ran} runs");
+    assert!(matches!(rutina.wait().await, Err(Error::RunLimit { runs: 100_001, .. })));
+}

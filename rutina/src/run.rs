@@ -218,6 +218,7 @@ pub(crate) fn drive<'a>(
     run: Run<'a>,
     limits: Option<Limits<'a>>,
     span: Option<Box<Span>>,
+    mut yields: bool,
 ) -> impl Future<Output = Outcome> + 'a {
     let mut slot = RunSlot { run, span };
     let (mut watch, mut hold) = match limits {
@@ -226,6 +227,12 @@ pub(crate) fn drive<'a>(
         None => (None, None),
     };
     poll_fn(move |cx| {
+        if yields {
+            // A run right after another, in place: the scheduler gets its turn when this
+            // task's budget is spent, before the run is first polled.
+            std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+            yields = false;
+        }
         if !slot.run.is_running() {
             return Poll::Ready(Outcome::Ok);
         }

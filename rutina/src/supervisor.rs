@@ -40,8 +40,12 @@ pub(crate) fn supervise<R: Routine>(
         loop {
             // A statement of its own: the scrutinee of a `while let` would keep its future
             // in the state through the run.
-            let Some(ctx) = supervisor.next_run().await else {
-                break;
+            let (ctx, yields) = match supervisor.next_run_now() {
+                Some(next) => next,
+                None => match supervisor.next_run().await {
+                    Some(ctx) => (ctx, false),
+                    None => break,
+                },
             };
             // The run is made in a statement of its own and pinned here, in this state:
             // what a statement's temporaries or a borrowed local hold would be kept in the
@@ -51,7 +55,7 @@ pub(crate) fn supervise<R: Routine>(
                     (Ok(run), span) => (run, span),
                     (Err(panicked), _) => break 'run panicked,
                 };
-                supervisor.drive(pin!(Some(run)), span).await
+                supervisor.drive(pin!(Some(run)), span, yields).await
             };
             if !supervisor.run_ended(outcome) {
                 break;
@@ -169,6 +173,35 @@ impl Supervisor {
             }
             break;
         }
+        Some(self.start_run())
+    }
+
+    /// The next run, when it can start now: no lease to wait for, no pause but a turn
+    /// given to the scheduler (`true`: the run's driver gives it before its first poll),
+    /// no cancellation to tell apart. `None`: [`next_run`](Supervisor::next_run) decides.
+    /// Most restarts take this way, without a future of their own.
+    fn next_run_now(&mut self) -> Option<(Context, bool)> {
+        let yields = match self.plan.as_deref_mut() {
+            None => false,
+            Some(plan) if plan.keeper.is_some() => return None,
+            Some(plan) => match plan.pause {
+                None => false,
+                Some(Pause::Yield) => true,
+                Some(Pause::Until { .. } | Pause::Never) => return None,
+            },
+        };
+        if (self.attempt > 1 || self.membership.ending.between_runs) && self.membership.member.is_cancelled() {
+            return None;
+        }
+        if let Some(plan) = self.plan.as_deref_mut() {
+            plan.pause = None;
+        }
+        Some((self.start_run(), yields))
+    }
+
+    /// Starts the next run: its context.
+    fn start_run(&mut self) -> Context {
+        let membership = &mut self.membership;
         let attempt = self.attempt;
         membership.ending.between_runs = false;
         let run_token = self
@@ -191,7 +224,7 @@ impl Supervisor {
             membership.group.health.reloaded();
         }
         membership.group.observers.started(&membership.member, attempt);
-        Some(ctx)
+        ctx
     }
 
     /// The span the next run executes in, if a subscriber wants it.
@@ -199,9 +232,15 @@ impl Supervisor {
         run_span(&self.membership, self.attempt)
     }
 
-    /// Drives the run pinned in `run` to its outcome, within its limits.
-    fn drive<'a>(&'a mut self, run: Run<'a>, span: Option<Box<Span>>) -> impl Future<Output = Outcome> + 'a {
-        drive(run, self.plan.as_deref_mut().and_then(Plan::limits), span)
+    /// Drives the run pinned in `run` to its outcome, within its limits; first giving the
+    /// scheduler its turn if `yields`.
+    fn drive<'a>(
+        &'a mut self,
+        run: Run<'a>,
+        span: Option<Box<Span>>,
+        yields: bool,
+    ) -> impl Future<Output = Outcome> + 'a {
+        drive(run, self.plan.as_deref_mut().and_then(Plan::limits), span, yields)
     }
 
     /// The run ended with `outcome`: applies the policy. `true` if the routine runs again.
