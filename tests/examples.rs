@@ -1,7 +1,9 @@
 //! The examples run as real programs and do what their docs say: exit statuses, key
 //! output lines, and for `http_server` real HTTP requests on loopback: a request in
 //! flight when SIGTERM arrives, the probes, metrics and status, and a load balancer
-//! played by the test, which loses no request thanks to the lame-duck delay.
+//! played by the test, which loses no request thanks to the lame-duck delay; for
+//! `singleton`, two replicas against a PostgreSQL server of the test's own (with the
+//! `postgres` feature; never against any other database).
 //!
 //! The examples are built by `cargo test --workspace` (examples are built with the
 //! tests), or `cargo build -p rutina-examples --examples`, not by `cargo test --test
@@ -475,4 +477,72 @@ fn periodic_jobs_keeps_its_rate_skips_missed_ticks_and_drops_a_deaf_job() {
     assert!(!seconds.is_empty() && seconds.iter().all(|second| second % 2 == 0), "{seconds:?}; {}", finished.dump());
     finished.line_starting("deadline: time is up at ");
     assert!(finished.elapsed < Duration::from_secs(15), "it ends by itself within 15 s: {:?}", finished.elapsed);
+}
+
+// ----- singleton: two replicas against the test's own PostgreSQL server ----------------
+
+/// The fencing token of a `report: made in process <pid> with fencing token <n>` line.
+#[cfg(feature = "postgres")]
+fn report_token(line: &str) -> u64 {
+    let token = line.rsplit_once("fencing token ").map(|(_, token)| token.parse());
+    token.and_then(Result::ok).unwrap_or_else(|| panic!("not a report line: {line:?}"))
+}
+
+/// Waits for either replica to print a `report:` line: which one, and the line.
+#[cfg(feature = "postgres")]
+fn next_report(replicas: &mut [Program; 2]) -> (usize, String) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        for (n, replica) in replicas.iter_mut().enumerate() {
+            while let Some(line) = replica.next_line(Duration::ZERO) {
+                if line.starts_with("report: ") {
+                    return (n, line);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "neither replica reported");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn singleton_reports_in_one_of_two_replicas_and_hands_over_on_sigterm() {
+    let server = rutina_tests::postgres_server::PostgresServer::start();
+    let url = server.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let mut replicas = [Program::example_with_env("singleton", &env), Program::example_with_env("singleton", &env)];
+
+    // One replica reports, at the cron job's ticks; the other one stands by.
+    let (holder, line) = next_report(&mut replicas);
+    let token = report_token(&line);
+    let (holder_again, line) = next_report(&mut replicas);
+    assert_eq!((holder_again, report_token(&line)), (holder, token), "the holder reports again: {line:?}");
+
+    // A graceful stop releases the lease: the other replica reports from its next tick,
+    // with a greater fencing token.
+    let [first, second] = replicas;
+    let (stopped, mut standby) = if holder == 0 { (first, second) } else { (second, first) };
+    let standby_reported =
+        std::iter::from_fn(|| standby.next_line(Duration::ZERO)).any(|line| line.starts_with("report: "));
+    assert!(!standby_reported, "the standby replica reported while the other held the lease");
+    stopped.signal("TERM");
+    let stopped = stopped.finish();
+    stopped.assert_code(0);
+    assert!(stopped.stderr.contains("lease released"), "{}", stopped.dump());
+    let line = standby.expect_line_starting("report: ");
+    assert!(report_token(&format!("report: {line}")) > token, "{line:?} after token {token}");
+    standby.signal("TERM");
+    standby.finish().assert_code(0);
+}
+
+#[test]
+fn singleton_without_a_reachable_database_exits_1_and_says_why() {
+    let port = rutina_tests::postgres_server::free_port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let finished = Program::example_with_env("singleton", &[("DATABASE_URL", url.as_str())]).finish();
+    finished.assert_code(1);
+    finished.assert_no_line_starting("report: ");
+    let message = format!("error: cannot connect to the lease database postgres@127.0.0.1:{port}/postgres");
+    assert!(finished.stderr.contains(&message), "{}", finished.dump());
 }

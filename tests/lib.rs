@@ -1,8 +1,8 @@
 //! The harness shared by the tests that run programs as real child processes
 //! (`examples.rs`, `main_process.rs`, `signal_process.rs`, `lifecycle_process.rs`,
-//! `systemd.rs`): find a built example or fixture, start it with its output piped, wait
-//! for the lines it prints, signal it with `kill`, wait for its exit, and kill it if a
-//! test fails first.
+//! `systemd.rs`, `singleton_replicas.rs`): find a built example or fixture, start it with
+//! its output piped, wait for the lines it prints, signal it with `kill`, wait for its
+//! exit, and kill it if a test fails first.
 //!
 //! Fixtures (`fixtures/*.rs`) are this package's binaries: Cargo builds them before the
 //! integration tests that run them. The examples belong to the `rutina-examples`
@@ -11,7 +11,8 @@
 //! never for a fixed time; [`PATIENCE`] only bounds a hang.
 //!
 //! [`panics`] keeps the panics a test makes on purpose quiet (`hostile.rs`, `model.rs`);
-//! [`postgres_server`] starts a real PostgreSQL server of a test's own (`lease_postgres.rs`).
+//! [`postgres_server`] starts a real PostgreSQL server of a test's own (`lease_postgres.rs`,
+//! `singleton_replicas.rs`, `examples.rs`).
 
 pub mod panics;
 #[cfg(unix)]
@@ -66,6 +67,8 @@ pub struct Program {
     lines: mpsc::Receiver<String>,
     /// The lines of stdout received so far.
     stdout: Vec<String>,
+    /// How many of them [`Program::next_line`] returned.
+    returned: usize,
     stderr: Option<JoinHandle<String>>,
 }
 
@@ -127,7 +130,7 @@ impl Program {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        Program { name, child, started: Instant::now(), lines, stdout: Vec::new(), stderr: Some(stderr) }
+        Program { name, child, started: Instant::now(), lines, stdout: Vec::new(), returned: 0, stderr: Some(stderr) }
     }
 
     /// Waits until the program has printed `line` (in any order with other lines).
@@ -180,7 +183,19 @@ impl Program {
         &self.stdout[index]
     }
 
-    /// Sends `signal` (`TERM`, `INT`) with the shell's `kill` builtin.
+    /// The next line of stdout that this method has not returned yet, if one comes within
+    /// `patience` (`Duration::ZERO`: only one already received). For a test that follows
+    /// several programs at once; the `expect_*` methods still see every line.
+    pub fn next_line(&mut self, patience: Duration) -> Option<String> {
+        if self.returned == self.stdout.len() {
+            let line = self.lines.recv_timeout(patience).ok()?;
+            self.stdout.push(line);
+        }
+        self.returned += 1;
+        Some(self.stdout[self.returned - 1].clone())
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) with the shell's `kill` builtin.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
         let status =
@@ -216,6 +231,22 @@ impl Program {
         let code =
             status.code().unwrap_or_else(|| panic!("{} ended by a signal ({status}); stderr: {stderr}", self.name));
         Finished { name: self.name, code, stdout: std::mem::take(&mut self.stdout), stderr, elapsed }
+    }
+}
+
+impl Program {
+    /// Kills the program (SIGKILL) if it is still running, and collects its output: for
+    /// a program a test killed on purpose, or a failure message.
+    pub fn kill_and_collect(mut self) -> (ExitStatus, Vec<String>, String) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let status = self.child.wait().expect("wait for a killed program");
+        let stderr = self.stderr.take().and_then(|reader| reader.join().ok()).unwrap_or_default();
+        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
+            self.stdout.push(line);
+        }
+        (status, std::mem::take(&mut self.stdout), stderr)
     }
 }
 

@@ -1,5 +1,5 @@
 //! A throwaway PostgreSQL server for the tests against a real database
-//! (`lease_postgres.rs`): [`PostgresServer::start`] finds the server's binaries,
+//! (`lease_postgres.rs`, `singleton_replicas.rs`, `examples.rs`): [`PostgresServer::start`] finds the server's binaries,
 //! `initdb`s a temporary directory, and starts `postgres` on a free loopback port with
 //! its Unix socket in that directory; dropping it stops the server and removes the
 //! directory. As root (CI), the server runs as the `postgres` user, which PostgreSQL
