@@ -301,6 +301,9 @@ async fn failing_renewals_cancel_the_run_with_lease_lost_before_the_ttl_and_it_r
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].error.to_string().contains("lease was lost"), "{}", failures[0]);
     assert_eq!(runs(&record).len(), 1);
+    let status = &rutina.status()[0];
+    assert!(status.last_error.as_ref().is_some_and(|error| error.to_string().contains("lease was lost")));
+    assert_eq!(status.consecutive_failures, 0, "a lost lease is not the routine's failure");
 
     backend.set_down(false);
     let back = Instant::now();
@@ -310,6 +313,30 @@ async fn failing_renewals_cancel_the_run_with_lease_lost_before_the_ttl_and_it_r
     assert_eq!(second.attempt, 2);
     assert!(second.fencing > first.fencing, "{:?} then {:?}", first.fencing, second.fencing);
     assert_eq!(state(&rutina), RoutineState::Running);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
+/// A backend that keeps going down (a database restarted again and again) stops the
+/// holder's run each time, which is no crash loop: restarting the replica would cure
+/// nothing, so it stays live.
+#[tokio::test(start_paused = true)]
+async fn leases_lost_again_and_again_are_no_crash_loop() {
+    let backend = Arc::new(Memory::default());
+    let record = Record::default();
+    let rutina = Rutina::new(Options::default().lease(backend.clone()));
+    rutina.go_with(singleton(0, record.clone()), RunOptions::default().name("relay").singleton("relay"));
+    for outage in 1..=4 {
+        until_runs(&record, outage).await;
+        backend.set_down(true);
+        sleep(TTL * 2).await;
+        assert_eq!(runs(&record).len(), outage, "the run was stopped and none began");
+        assert!(rutina.is_live(), "outage {outage}: a lost lease is no crash loop");
+        backend.set_down(false);
+    }
+    until_runs(&record, 5).await;
+    assert!(rutina.is_live());
+    assert_eq!(rutina.status()[0].consecutive_failures, 0);
     rutina.shutdown();
     rutina.wait().await.unwrap();
 }

@@ -288,7 +288,8 @@ impl StdError for TimeoutError {}
 
 /// An error and its chain of sources, as `rutina::main!` prints it before exiting with 1:
 /// `error: <message>`, then one `caused by: <message>` line per source whose message is
-/// not already part of the line before (rutina's errors include their source's message).
+/// not already part of what was printed (rutina's errors include their source's message,
+/// some libraries' their whole chain).
 ///
 /// A `Display` or `source` that panics ends the report instead of the program.
 ///
@@ -312,15 +313,18 @@ impl<'a> ErrorReport<'a> {
 
 impl fmt::Display for ErrorReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut previous = describe(self.error);
-        write!(f, "error: {previous}")?;
+        // What was said so far: a cause that a message above already told (an error that
+        // includes its whole chain in its own message) is not told twice.
+        let mut told = describe(self.error);
+        write!(f, "error: {told}")?;
         let mut source = source_of(self.error);
         while let Some(cause) = source {
             let message = describe(cause);
-            if !previous.contains(&message) {
+            if !told.contains(&message) {
                 write!(f, "\n  caused by: {message}")?;
+                told.push('\n');
+                told.push_str(&message);
             }
-            previous = message;
             source = source_of(cause);
         }
         Ok(())
@@ -342,4 +346,45 @@ pub(crate) fn describe(error: &(dyn StdError + 'static)) -> String {
 /// An error's source; a `source` that panics ends the chain.
 fn source_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
     catch_unwind(AssertUnwindSafe(|| error.source())).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with a message and a source.
+    #[derive(Debug)]
+    struct Chained(&'static str, Option<Box<Chained>>);
+
+    impl fmt::Display for Chained {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Chained {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref().map(|error| error as _)
+        }
+    }
+
+    fn chain(messages: &[&'static str]) -> Chained {
+        let (first, rest) = messages.split_first().expect("a message");
+        Chained(first, (!rest.is_empty()).then(|| Box::new(chain(rest))))
+    }
+
+    #[test]
+    fn a_report_tells_each_cause_once() {
+        let distinct = chain(&["cannot start", "cannot connect", "refused"]);
+        assert_eq!(
+            ErrorReport::new(&distinct).to_string(),
+            "error: cannot start\n  caused by: cannot connect\n  caused by: refused"
+        );
+        // The outer message includes its whole chain (as a library may render it).
+        let included = chain(&["cannot connect to db: error connecting: refused", "error connecting", "refused"]);
+        assert_eq!(ErrorReport::new(&included).to_string(), "error: cannot connect to db: error connecting: refused");
+        // A cause already told by one above it, not only by the one just before.
+        let told = chain(&["lease: refused", "connecting", "refused"]);
+        assert_eq!(ErrorReport::new(&told).to_string(), "error: lease: refused\n  caused by: connecting");
+    }
 }

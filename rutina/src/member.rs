@@ -760,6 +760,14 @@ impl Member {
         health.failures_in_a_row(before, status.consecutive_failures);
     }
 
+    /// A run was stopped by something outside the routine (its lease was lost): its
+    /// failure is the last error, but counts neither for nor against a crash loop.
+    pub(crate) fn run_interrupted(&self, failure: Option<SharedError>) {
+        if let Some(error) = failure {
+            self.run_status(&mut lock(&self.status)).last_error = Some(error);
+        }
+    }
+
     /// The routine ends, during a shutdown, after a run that ended with `outcome`.
     pub(crate) fn ended_with(&self, outcome: crate::event::Outcome) {
         self.run_status(&mut lock(&self.status)).last_outcome = Some(outcome);

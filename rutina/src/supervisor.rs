@@ -254,7 +254,13 @@ impl Supervisor {
             }
             None => false,
         };
-        membership.member.run_ended(outcome.failure(), &membership.group.health);
+        if lease_lost {
+            // Not the routine's fault, nor cured by restarting the process (the backend
+            // is down for every replica): no crash loop, no liveness lost.
+            membership.member.run_interrupted(outcome.failure());
+        } else {
+            membership.member.run_ended(outcome.failure(), &membership.group.health);
+        }
         membership.group.observers.finished(&membership.member, *attempt, &outcome);
 
         // An operator's restart: no policy; the routine runs again at once, and the
