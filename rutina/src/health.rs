@@ -51,6 +51,9 @@ pub(crate) struct Health {
 /// How many slices of routines share a wakeup.
 const WAKEUPS: usize = 64;
 
+/// `1 << WAKEUP_RUN` routines in a row share a wakeup.
+const WAKEUP_RUN: u32 = 8;
+
 impl Default for Health {
     fn default() -> Health {
         Health {
@@ -91,9 +94,11 @@ impl Health {
         self.operator().monitor()
     }
 
-    /// The wakeups of routine `id`'s runs.
+    /// The wakeups of routine `id`'s runs: routines started one after the other share
+    /// theirs, so that a shutdown wakes them (and their tasks end) in the order they were
+    /// started, each next to the last in memory.
     pub(crate) fn wakeups(&self, id: crate::Id) -> &Notify {
-        &self.wakeups[(id.get() % WAKEUPS as u64) as usize]
+        &self.wakeups[((id.get() >> WAKEUP_RUN) % WAKEUPS as u64) as usize]
     }
 
     /// Wakes every run waiting for its routine's cancellation (the group cancels them all).
