@@ -75,11 +75,20 @@ fn make_run<R: Routine>(
     ctx: Context,
     span: Option<Box<Span>>,
 ) -> Made<impl Future<Output = Result<(), BoxError>> + Send + '_> {
-    let made = catch_unwind(AssertUnwindSafe(|| {
-        let _entered = span.as_deref().map(Span::enter);
-        routine.run(ctx)
-    }));
-    (made.map_err(|payload| Outcome::Panicked(panic_message(payload))), span)
+    let mut call = Some((routine, ctx));
+    let mut made = None;
+    // Only this closure is made per routine type; the catching, once for all.
+    let panicked = catch_in_span(&mut || made = call.take().map(|(routine, ctx)| routine.run(ctx)), span.as_deref());
+    match (panicked, made) {
+        (None, Some(run)) => (Ok(run), span),
+        (panicked, _) => (Err(panicked.unwrap_or_else(|| Outcome::Panicked("the run was not made".to_owned()))), span),
+    }
+}
+
+/// Calls `make` inside `span`; the outcome of a panic, if it panicked.
+fn catch_in_span(make: &mut dyn FnMut(), span: Option<&Span>) -> Option<Outcome> {
+    let _entered = span.map(Span::enter);
+    catch_unwind(AssertUnwindSafe(make)).err().map(|payload| Outcome::Panicked(panic_message(payload)))
 }
 
 /// A routine's life between its runs: the pause and the lease before each, the policy
