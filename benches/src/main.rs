@@ -377,7 +377,11 @@ fn count(n: usize) -> String {
     if n >= 1000 && n.is_multiple_of(1000) { format!("{}k", n / 1000) } else { n.to_string() }
 }
 
+/// `value` in `unit`; "—" for an implementation that has no such scenario (NaN).
 fn show(unit: Unit, value: f64) -> String {
+    if value.is_nan() {
+        return "—".to_owned();
+    }
     match unit {
         Unit::Bytes => format!("{value:.0} B"),
         Unit::Seconds | Unit::Overshoot => {
@@ -416,11 +420,11 @@ fn print_table(rows: &[Row], sizes: &Sizes, load_before: &str) -> bool {
     );
     println!();
     println!(
-        "| {:<44} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:>21} | {:>21} | {:<36} |",
+        "| {:<46} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:>21} | {:>21} | {:<36} |",
         "scenario", "rutina", "raw tokio", "tgs", "rutina/raw", "tgs/rutina", "rutina range", "raw range", "target"
     );
     println!(
-        "|{:-<46}|{:->12}|{:->12}|{:->12}|{:->12}|{:->12}|{:->23}|{:->23}|{:-<38}|",
+        "|{:-<48}|{:->12}|{:->12}|{:->12}|{:->12}|{:->12}|{:->23}|{:->23}|{:-<38}|",
         "", ":", ":", ":", ":", ":", ":", ":", ""
     );
     let mut all_hold = true;
@@ -429,6 +433,7 @@ fn print_table(rows: &[Row], sizes: &Sizes, load_before: &str) -> bool {
         let range = |i: usize| format!("{}–{}", show(row.unit, row.values.low[i]), show(row.unit, row.values.high[i]));
         let vs_raw = rutina / raw;
         let vs_tgs = tgs / rutina;
+        let ratio = |ratio: f64| if ratio.is_nan() { "—".to_owned() } else { format!("{ratio:.2}×") };
         let word = |holds: bool| match holds {
             _ if sizes.smoke => "-",
             true => "holds",
@@ -447,13 +452,13 @@ fn print_table(rows: &[Row], sizes: &Sizes, load_before: &str) -> bool {
         };
         all_hold &= sizes.smoke || holds.unwrap_or(true);
         println!(
-            "| {:<44} | {:>10} | {:>10} | {:>10} | {:>9.2}× | {:>9.2}× | {:>21} | {:>21} | {:<36} |",
+            "| {:<46} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:>21} | {:>21} | {:<36} |",
             row.name,
             show(row.unit, rutina),
             show(row.unit, raw),
             show(row.unit, tgs),
-            vs_raw,
-            vs_tgs,
+            ratio(vs_raw),
+            ratio(vs_tgs),
             range(0),
             range(1),
             format!("{target} {verdict}").trim_end(),
