@@ -263,6 +263,23 @@ impl Cluster {
         }
     }
 
+    /// Does `what` to the holder (`act`), then waits for another replica to take over:
+    /// the new holder and its token. Not before the old holder's lease could have expired
+    /// (it was renewed within `TTL − margin` before, or the holder would have stopped, so
+    /// it lasted at least `margin` after it); at most the TTL after the last renewal, plus
+    /// a standby's polling period.
+    fn takeover_after(&mut self, what: &str, act: impl FnOnce(&mut Cluster)) -> (usize, u64) {
+        let since = self.mark();
+        let acted = Instant::now();
+        act(self);
+        let (next, next_token, at) = self.wait_running(since);
+        let takeover = at - acted;
+        report(&format!("{what} takeover"), takeover);
+        let bound = TTL + STANDBY_POLL + SLACK;
+        self.ensure((MARGIN..=bound).contains(&takeover), || format!("took over {takeover:?} after {what}"));
+        (next, next_token)
+    }
+
     /// Sends `signal` to a replica.
     fn signal(&mut self, replica: usize, signal: &str) {
         self.replicas[replica].program.as_ref().expect("the replica is there").signal(signal);
@@ -521,18 +538,7 @@ fn a_killed_holder_is_replaced_within_the_ttl() {
     let (holder, token, _) = cluster.wait_running(0);
     cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
 
-    let since = cluster.mark();
-    let killed = Instant::now();
-    cluster.kill(holder);
-    let (next, next_token, at) = cluster.wait_running(since);
-    let takeover = at - killed;
-    report("SIGKILL takeover", takeover);
-    // Not before the killed holder's lease could have expired: it was renewed within
-    // `TTL − margin` before the kill (or the holder would have stopped), so it lasted at
-    // least `margin` after it. At most the TTL after the last renewal, plus a standby's
-    // polling period.
-    let bound = TTL + STANDBY_POLL + SLACK;
-    cluster.ensure((MARGIN..=bound).contains(&takeover), || format!("took over {takeover:?} after SIGKILL"));
+    let (next, next_token) = cluster.takeover_after("SIGKILL", |cluster| cluster.kill(holder));
     cluster.wait_writes(next_token, 3);
     cluster.terminate_all();
 
@@ -547,13 +553,7 @@ fn a_frozen_holder_is_replaced_and_stops_at_once_when_it_resumes_its_late_write_
     cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
 
     let since = cluster.mark();
-    let frozen = Instant::now();
-    cluster.signal(holder, "STOP");
-    let (next, next_token, at) = cluster.wait_running(since);
-    let takeover = at - frozen;
-    report("SIGSTOP takeover", takeover);
-    let bound = TTL + STANDBY_POLL + SLACK;
-    cluster.ensure((MARGIN..=bound).contains(&takeover), || format!("took over {takeover:?} after SIGSTOP"));
+    let (next, next_token) = cluster.takeover_after("SIGSTOP", |cluster| cluster.signal(holder, "STOP"));
     // The new holder has written: the fence has its token.
     cluster.wait_line(since, next, &format!("start write token={next_token} accepted"));
 
