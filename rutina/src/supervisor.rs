@@ -277,59 +277,38 @@ impl Supervisor {
         if membership.member.restart_requested() {
             membership.group.observers.report(&membership.member, *attempt, &outcome);
             if membership.renew() {
-                if let Some(plan) = plan.as_deref_mut() {
-                    plan.uncounted += 1;
-                }
-                *attempt = attempt.saturating_add(1);
-                return true;
+                return again_uncounted(plan, attempt);
             }
-            membership.ending.ended(outcome, &membership.member, &membership.group);
-            return false;
+            return ends(membership, outcome);
         }
         if membership.member.is_killed() {
             // Rule 8: no policy; a failure still reaches the errors channel.
-            membership.group.observers.report(&membership.member, *attempt, &outcome);
-            membership.ending.ended(outcome, &membership.member, &membership.group);
-            return false;
+            return ends_told(membership, *attempt, outcome);
         }
         // A singleton that lost its lease: no policy; back to standby.
         if lease_lost && !membership.group.is_shutting_down() {
             membership.group.observers.report(&membership.member, *attempt, &outcome);
-            if let Some(plan) = plan.as_deref_mut() {
-                plan.uncounted += 1;
-            }
-            *attempt = attempt.saturating_add(1);
-            return true;
+            return again_uncounted(plan, attempt);
         }
         match if ok { *on_done } else { *on_error } {
-            Policy::DoNothing => {
-                membership.group.observers.report(&membership.member, *attempt, &outcome);
-                membership.ending.ended(outcome, &membership.member, &membership.group);
-                false
-            }
+            Policy::DoNothing => ends_told(membership, *attempt, outcome),
             Policy::Shutdown => {
                 membership.group.shutdown_by(&membership.member, *attempt, &outcome);
-                membership.ending.ended(outcome, &membership.member, &membership.group);
-                false
+                ends(membership, outcome)
             }
             Policy::Restart => {
                 // There whenever a policy is `Restart`.
                 let Some(plan) = plan.as_deref_mut() else {
-                    membership.group.observers.report(&membership.member, *attempt, &outcome);
-                    membership.ending.ended(outcome, &membership.member, &membership.group);
-                    return false;
+                    return ends_told(membership, *attempt, outcome);
                 };
                 if membership.group.is_shutting_down() {
                     // Rule 6: nothing restarts during a shutdown.
-                    membership.group.observers.report(&membership.member, *attempt, &outcome);
-                    membership.ending.ended(outcome, &membership.member, &membership.group);
-                    return false;
+                    return ends_told(membership, *attempt, outcome);
                 }
                 let restarts = *attempt - plan.uncounted;
                 if plan.max_count.is_some_and(|max| restarts > max) {
                     membership.group.run_limit(&membership.member, *attempt, &outcome);
-                    membership.ending.ended(outcome, &membership.member, &membership.group);
-                    return false;
+                    return ends(membership, outcome);
                 }
                 if let Some(intensity) = plan.intensity_exceeded() {
                     membership.group.restart_intensity(
@@ -339,14 +318,12 @@ impl Supervisor {
                         intensity.max_restarts,
                         intensity.within,
                     );
-                    membership.ending.ended(outcome, &membership.member, &membership.group);
-                    return false;
+                    return ends(membership, outcome);
                 }
                 membership.group.observers.report(&membership.member, *attempt, &outcome);
                 let Some(pause) = plan.next_pause(ok, &membership.member) else {
                     tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
-                    membership.ending.ended(outcome, &membership.member, &membership.group);
-                    return false;
+                    return ends(membership, outcome);
                 };
                 *attempt = attempt.saturating_add(1);
                 let delay = match pause {
@@ -369,7 +346,31 @@ impl Supervisor {
     }
 }
 
-/// Waits until `until` or until `stop` is cancelled, keeping the lease of a singleton
+/// The routine ends with its run's `outcome` (already told to the observers): `false`,
+/// it does not run again.
+fn ends(membership: &mut Membership, outcome: Outcome) -> bool {
+    membership.ending.ended(outcome, &membership.member, &membership.group);
+    false
+}
+
+/// The routine ends with run `attempt`'s `outcome`, told to the observers first (events,
+/// logs, the errors channel): `false`, it does not run again.
+fn ends_told(membership: &mut Membership, attempt: u32, outcome: Outcome) -> bool {
+    membership.group.observers.report(&membership.member, attempt, &outcome);
+    ends(membership, outcome)
+}
+
+/// The routine runs again at once, and this restart counts against no limit (an
+/// operator's restart, a lost lease): `true`.
+fn again_uncounted(plan: &mut Option<Box<Plan>>, attempt: &mut u32) -> bool {
+    if let Some(plan) = plan.as_deref_mut() {
+        plan.uncounted += 1;
+    }
+    *attempt = attempt.saturating_add(1);
+    true
+}
+
+/// Waits until `until` or until the routine is cancelled, keeping the lease of a singleton
 /// meanwhile; `true` if the lease was lost first.
 async fn pause_until(until: Instant, member: &Member, keeper: Option<&mut Keeper>) -> bool {
     let hold = async {
