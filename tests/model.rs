@@ -5,18 +5,38 @@
 //! The reference model is a discrete-event simulation in virtual milliseconds, written
 //! from SPEC.md and README.md's "Where this differs from the letter of the contract",
 //! not from the runtime's code. A scenario is 1–8 routines (random `on_done`,
-//! `on_error`, `max_count`, timeout, `Backoff::none()` or `Backoff::fixed`, and a
-//! script of runs: return `Ok`/`Err`/panic after a delay deaf to cancellation, panic
-//! in the call itself, wait for cancellation then drain and return, or never end),
-//! 0–3 external actions at random times (kill an id, `shutdown`, cancel the parent
-//! token, `go` one more routine), with or without `shutdown_timeout`, `wait` called at
-//! once or late, the OS-signal listener on or off. The default backoff is jittered, so
-//! it is left out. The model predicts what `wait` returns (variant, routine, attempt),
-//! when (virtual time), how many runs each routine made and how many of them finished,
-//! which routines stopped (and which `go`s were refused), the multiset of failures on
-//! the errors channel and what each `kill` returned. Every case also checks that
-//! nothing is left once `wait` returned: no task alive in the runtime (the signal
-//! listener included), no process, the group's token cancelled.
+//! `on_error`, `max_count`, timeout, heartbeat, `Backoff::none()` or `Backoff::fixed`,
+//! and a script of runs: return `Ok`/`Err`/panic after a delay deaf to cancellation,
+//! panic in the call itself, wait for cancellation then drain and return, never end,
+//! or beat a few times (deaf) then go silent — drain on cancellation or never end),
+//! 0–3 external actions at random times (kill an id, an operator's `restart` of an id,
+//! `shutdown`, cancel the parent token, `go` one more routine), with or without
+//! `shutdown_timeout`, `wait` called at once or late, the OS-signal listener on or off.
+//! The default backoff is jittered, so it is left out. The model predicts what `wait`
+//! returns (variant, routine, attempt), when (virtual time), how many runs each routine
+//! made and how many of them finished, which routines stopped (and which `go`s were
+//! refused), the multiset of failures on the errors channel and what each `kill` and
+//! each `restart` returned. Every case also checks that nothing is left once `wait`
+//! returned: no task alive in the runtime (the signal listener included), no process,
+//! the group's token cancelled.
+//!
+//! `restart(id)`, as `Rutina::restart` documents it: during a shutdown (or once `wait`
+//! returned) it is `ShuttingDown` whatever the id — a cancelled parent token counts at
+//! once, as it does for `go`; otherwise `NotFound` unless routine `id` is alive, and
+//! `Ok`. It cancels the routine's context; the run goes on until it returns (a deaf
+//! run at its end, a hanging one after its drain; its timeout and heartbeat still
+//! hold), its outcome applies no policy (a failure goes to the channel), and the
+//! routine runs again at once, with the next attempt, uncounted by `max_count` —
+//! unless it was killed or the group began shutting down meanwhile: then it ends. A
+//! restart in a backoff makes at once the run the policy decided (that one counts). A
+//! second restart before the routine ran again changes nothing.
+//!
+//! Heartbeats: a run of a routine with a heartbeat period is hung once silent for the
+//! period since its start or its last beat; it fails then (`Hung`, handled by
+//! `on_error`), dropped at once (no grace period is set). A run that ends, or times
+//! out, at that very instant is not hung: the run is polled, and its timeout checked,
+//! first. Beats come only from `Beat` runs, at a fixed pace; a routine without a
+//! heartbeat ignores them.
 //!
 //! # Ties
 //!
@@ -40,8 +60,8 @@
 //! one in four from 0..=10 ms, where they are the rule and the cases kept exercise
 //! same-instant orderings.
 //!
-//! Run: `cargo test -p rutina --test model` (1 000 cases, about a second);
-//! `RUTINA_MODEL_CASES=300000 cargo test --release -p rutina --test model -- --nocapture`
+//! Run: `cargo test -p rutina-tests --test model` (1 000 cases, about a second);
+//! `RUTINA_MODEL_CASES=300000 cargo test --release -p rutina-tests --test model -- --nocapture`
 //! for a dedicated run with statistics (cases agreed, rejected by reason, coverage).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,8 +73,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 use rutina::{
-    Backoff, CancellationToken, Context, Error, Event, Options, PanicError, Policy, RoutineError, RunOptions, Rutina,
-    TimeoutError,
+    Backoff, CancellationToken, Context, Error, Event, HungError, Options, PanicError, Policy, RoutineError,
+    RunOptions, Rutina, TimeoutError,
 };
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -81,6 +101,29 @@ enum Run {
     Hang { drain: u64, result: Res },
     /// Never ends; only an abort stops it.
     Stuck,
+    /// Beats (`Context::heartbeat`) `beats` times, every `every` ms, deaf to
+    /// cancellation; then goes silent: waits for its context's cancellation and drains
+    /// for `drain` ms (deaf) before ending with `result` (`tail: Some((drain, result))`),
+    /// or never ends (`tail: None`).
+    Beat { every: u64, beats: u32, tail: Option<(u64, Res)> },
+}
+
+impl Run {
+    /// When a run that began at `start` is done beating (when it began, for the others).
+    fn silent_from(self, start: u64) -> u64 {
+        match self {
+            Run::Beat { every, beats, .. } => start + every * u64::from(beats),
+            _ => start,
+        }
+    }
+
+    /// The drain of a run that waits for its cancellation, once silent.
+    fn drain(self) -> Option<u64> {
+        match self {
+            Run::Hang { drain, .. } | Run::Beat { tail: Some((drain, _)), .. } => Some(drain),
+            _ => None,
+        }
+    }
 }
 
 /// What a routine does once its script is used up: serve until cancelled.
@@ -94,6 +137,8 @@ struct Spec {
     timeout: Option<u64>,
     /// `None`: `Backoff::none()`; `Some(ms)`: `Backoff::fixed(ms)`.
     backoff: Option<u64>,
+    /// `RunOptions::heartbeat`, in ms.
+    heartbeat: Option<u64>,
     script: Vec<Run>,
 }
 
@@ -107,6 +152,8 @@ enum Action {
     /// `go` of another routine with the options and script of routine `k + 1` (ids are
     /// handed out in order: the i-th `Go` gets id n + i).
     Go(usize),
+    /// An operator's restart of routine `id` (ids as for `Kill`).
+    Restart(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +182,9 @@ impl Spec {
         if let Some(timeout) = self.timeout {
             options = options.timeout(ms(timeout));
         }
+        if let Some(period) = self.heartbeat {
+            options = options.heartbeat(ms(period));
+        }
         options
     }
 }
@@ -150,6 +200,7 @@ enum Kind {
     Err,
     Panic,
     Timeout(u64),
+    Hung(u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -157,6 +208,14 @@ struct Failure {
     id: u64,
     attempt: u32,
     kind: Kind,
+}
+
+/// What `restart` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Restarted {
+    Ok,
+    NotFound,
+    ShuttingDown,
 }
 
 /// `wait`'s result, reduced to what the model predicts.
@@ -174,6 +233,10 @@ enum Waited {
     TimedOut {
         id: u64,
         timeout: u64,
+    },
+    Hung {
+        id: u64,
+        heartbeat: u64,
     },
     RunLimit {
         id: u64,
@@ -206,6 +269,8 @@ struct Observation {
     failures: Vec<Failure>,
     /// What each `kill`, in the order of the actions, returned (`true`: `Ok`).
     kills: Vec<bool>,
+    /// What each `restart`, in the order of the actions, returned.
+    restarts: Vec<Restarted>,
     /// Once `wait` returned: (alive tasks, processes, token cancelled).
     leftovers: Option<(usize, usize, bool)>,
 }
@@ -235,6 +300,11 @@ enum Ev {
         run: u64,
     },
     Timeout {
+        i: usize,
+        run: u64,
+    },
+    /// The run has been silent for its heartbeat period.
+    Hung {
         i: usize,
         run: u64,
     },
@@ -268,6 +338,8 @@ struct Scheduled {
 #[derive(Clone, Copy, Debug)]
 struct RunState {
     kind: Run,
+    /// When it began.
+    started: u64,
     /// The run's context is cancelled (the routine's kill, a shutdown).
     cancelled: bool,
     /// When its end is due, once known.
@@ -292,9 +364,14 @@ struct Modelled {
     refused: bool,
     alive: bool,
     killed: bool,
-    /// The routine's own context is cancelled (kill or group shutdown).
+    /// An operator asked for a restart of the routine as it is now (its current run, or
+    /// its backoff); cleared when it runs again.
+    restarting: bool,
+    /// The routine's own context is cancelled (kill, group shutdown, operator's restart).
     cancelled: bool,
     attempt: u32,
+    /// Runs made by an operator's restart: `max_count` does not count them.
+    uncounted: u32,
     runs: u32,
     finished: u32,
     /// Bumped at every change of run or phase: stale events are ignored.
@@ -317,6 +394,7 @@ struct Model<'a> {
     error: Option<Waited>,
     failures: Vec<Failure>,
     kills: Vec<bool>,
+    restarts: Vec<Restarted>,
     /// `wait` was called.
     waiting: bool,
     /// When `wait` returned.
@@ -330,20 +408,29 @@ struct Model<'a> {
     global: bool,
     deciders: BTreeSet<usize>,
     undecided: bool,
+    /// What the case went through, for the coverage statistics.
+    notes: BTreeSet<&'static str>,
 }
 
 type Verdict<T = ()> = Result<T, String>;
 
 impl<'a> Model<'a> {
     fn simulate(sc: &'a Scenario) -> Verdict<Observation> {
+        Model::simulate_noting(sc).map(|(observation, _)| observation)
+    }
+
+    /// `simulate`, and what the case went through.
+    fn simulate_noting(sc: &'a Scenario) -> Verdict<(Observation, BTreeSet<&'static str>)> {
         let n = sc.routines.len();
         let fresh = |spec| Modelled {
             spec,
             refused: false,
             alive: true,
             killed: false,
+            restarting: false,
             cancelled: false,
             attempt: 1,
+            uncounted: 0,
             runs: 0,
             finished: 0,
             run: 0,
@@ -362,6 +449,7 @@ impl<'a> Model<'a> {
             error: None,
             failures: Vec::new(),
             kills: Vec::new(),
+            restarts: Vec::new(),
             waiting: sc.wait_at == 0,
             over_at: None,
             in_consequence: false,
@@ -370,6 +458,7 @@ impl<'a> Model<'a> {
             global: false,
             deciders: BTreeSet::new(),
             undecided: true,
+            notes: BTreeSet::new(),
         };
         // Actions at t = 0 run right after `go`, before any routine is polled.
         for (k, &(at, action)) in sc.actions.iter().enumerate() {
@@ -418,14 +507,16 @@ impl<'a> Model<'a> {
                 .collect();
         let mut failures = m.failures;
         failures.sort();
-        Ok(Observation {
+        let observation = Observation {
             leftovers: over_at.map(|_| (0, 0, true)),
             wait,
             at: over_at,
             routines,
             failures,
             kills: m.kills,
-        })
+            restarts: m.restarts,
+        };
+        Ok((observation, m.notes))
     }
 
     fn schedule(&mut self, at: u64, ev: Ev, source: Source, consequence: bool) {
@@ -476,15 +567,28 @@ impl<'a> Model<'a> {
         let run = r.run;
         let kind = spec.script.get(r.attempt as usize - 1).copied().unwrap_or(AFTER_SCRIPT);
         let cancelled = r.cancelled;
-        r.phase = Phase::Running(RunState { kind, cancelled, end_at: None });
+        let started = self.now;
+        r.phase = Phase::Running(RunState { kind, started, cancelled, end_at: None });
         if let Some(timeout) = spec.timeout {
-            self.schedule(self.now + timeout, Ev::Timeout { i, run }, Source::Routine(i), false);
+            self.schedule(started + timeout, Ev::Timeout { i, run }, Source::Routine(i), false);
+        }
+        if let Some(period) = spec.heartbeat {
+            // Silent for the period from its start, or from its last beat if each beat
+            // came in time (a beat at the very instant the period passes is in time: the
+            // run is polled before its limits are checked).
+            let last_beat = match kind {
+                Run::Beat { every, .. } if every <= period => kind.silent_from(started),
+                _ => started,
+            };
+            self.schedule(last_beat + period, Ev::Hung { i, run }, Source::Routine(i), false);
         }
         match kind {
-            Run::Return { after, .. } => self.schedule_end(i, self.now + after, false),
-            Run::PanicOnCall => self.schedule_end(i, self.now, false),
-            Run::Hang { drain, .. } if cancelled => self.schedule_end(i, self.now + drain, false),
-            Run::Hang { .. } | Run::Stuck => {}
+            Run::Return { after, .. } => self.schedule_end(i, started + after, false),
+            Run::PanicOnCall => self.schedule_end(i, started, false),
+            _ => match kind.drain() {
+                Some(drain) if cancelled => self.schedule_end(i, kind.silent_from(started) + drain, false),
+                _ => {}
+            },
         }
         Ok(())
     }
@@ -539,7 +643,7 @@ impl<'a> Model<'a> {
                     mark(self);
                     self.global = true;
                 }
-                Ev::RunEnd { i, .. } | Ev::Timeout { i, .. } | Ev::BackoffEnd { i, .. } => {
+                Ev::RunEnd { i, .. } | Ev::Timeout { i, .. } | Ev::Hung { i, .. } | Ev::BackoffEnd { i, .. } => {
                     if self.rs[i].changed_at == self.now {
                         mark(self);
                     }
@@ -566,13 +670,15 @@ impl<'a> Model<'a> {
                 };
                 mark(self);
                 let outcome = match state.kind {
-                    Run::Return { result, .. } | Run::Hang { result, .. } => match result {
+                    Run::Return { result, .. }
+                    | Run::Hang { result, .. }
+                    | Run::Beat { tail: Some((_, result)), .. } => match result {
                         Res::Ok => Ok(()),
                         Res::Err => Err(Kind::Err),
                         Res::Panic => Err(Kind::Panic),
                     },
                     Run::PanicOnCall => Err(Kind::Panic),
-                    Run::Stuck => unreachable!("a stuck run never ends"),
+                    Run::Stuck | Run::Beat { tail: None, .. } => unreachable!("a stuck run never ends"),
                 };
                 self.rs[i].finished += 1;
                 self.end_of_run(i, outcome)?;
@@ -592,6 +698,27 @@ impl<'a> Model<'a> {
                 self.rs[i].finished += 1;
                 self.end_of_run(i, Err(Kind::Timeout(timeout)))?;
             }
+            Ev::Hung { i, run } => {
+                let Some(state) = self.running(i, run) else {
+                    stale_now(self, i);
+                    return Ok(());
+                };
+                mark(self);
+                if state.end_at == Some(self.now) {
+                    return Ok(()); // ends at this very instant: on time
+                }
+                let spec = self.spec(i);
+                if spec.timeout.is_some_and(|timeout| state.started + timeout == self.now) {
+                    return Ok(()); // its timeout passes at this instant too, and is seen first
+                }
+                // Hung: cancelled and, with no grace period, dropped at once.
+                let period = spec.heartbeat.expect("hung without a heartbeat");
+                if matches!(state.kind, Run::Beat { every, beats: 1.., .. } if every <= period) {
+                    self.notes.insert("a run hung after its beats");
+                }
+                self.rs[i].finished += 1;
+                self.end_of_run(i, Err(Kind::Hung(period)))?;
+            }
             Ev::BackoffEnd { i, run } => {
                 let r = &self.rs[i];
                 if !(r.alive && r.run == run && matches!(r.phase, Phase::Backoff)) {
@@ -601,7 +728,7 @@ impl<'a> Model<'a> {
                 let cancelled = r.cancelled;
                 mark(self);
                 if cancelled {
-                    self.end(i); // cancelled at this instant, before its task ran
+                    self.resume(i)?; // cancelled at this instant, before its task ran
                 } else {
                     self.start_run(i)?;
                 }
@@ -610,7 +737,7 @@ impl<'a> Model<'a> {
                 let r = &self.rs[i];
                 if r.alive && r.run == run {
                     mark(self);
-                    self.end(i);
+                    self.resume(i)?;
                 }
             }
             Ev::Wait => {
@@ -657,6 +784,28 @@ impl<'a> Model<'a> {
                     self.kills.push(false);
                 }
             }
+            Action::Restart(id) => {
+                let i = (id as usize).wrapping_sub(1);
+                // The group's phase first: during a shutdown (or once over) every id is
+                // refused alike.
+                let answer = if self.shutting_down || self.over_at.is_some() {
+                    Restarted::ShuttingDown
+                } else if i < self.rs.len() && self.rs[i].alive {
+                    if !self.rs[i].restarting {
+                        self.notes.insert(match self.rs[i].phase {
+                            Phase::Running(_) => "a restart cancelled a run",
+                            Phase::Backoff => "a restart cut a backoff short",
+                            _ => "a restart before the first run",
+                        });
+                        self.rs[i].restarting = true;
+                        self.cancel(i);
+                    }
+                    Restarted::Ok
+                } else {
+                    Restarted::NotFound
+                };
+                self.restarts.push(answer);
+            }
             Action::Shutdown | Action::CancelParent => {
                 if self.over_at.is_none() {
                     self.begin_shutdown();
@@ -670,8 +819,10 @@ impl<'a> Model<'a> {
                     refused,
                     alive: !refused,
                     killed: false,
+                    restarting: false,
                     cancelled: false,
                     attempt: 1,
+                    uncounted: 0,
                     runs: 0,
                     finished: 0,
                     run: 0,
@@ -712,8 +863,11 @@ impl<'a> Model<'a> {
             return;
         }
         state.cancelled = true;
-        if let Run::Hang { drain, .. } = state.kind {
-            self.schedule_end(i, self.now + drain, consequence);
+        let (kind, started) = (state.kind, state.started);
+        if let Some(drain) = kind.drain() {
+            // A beating run notices it once silent.
+            let from = kind.silent_from(started).max(self.now);
+            self.schedule_end(i, from + drain, consequence);
         }
     }
 
@@ -739,9 +893,25 @@ impl<'a> Model<'a> {
         let id = i as u64 + 1;
         let r = &mut self.rs[i];
         r.phase = Phase::Between;
-        let attempt = r.attempt;
+        let (attempt, killed, restarting, uncounted) = (r.attempt, r.killed, r.restarting, r.uncounted);
         let failure = outcome.err().map(|kind| Failure { id, attempt, kind });
-        if r.killed {
+        if restarting {
+            // An operator's restart: no policy, the failure goes to the channel, and the
+            // routine runs again at once, uncounted — unless killed or shut down since.
+            self.report(failure);
+            if killed || self.shutting_down {
+                self.end(i);
+            } else {
+                self.notes.insert("a restarted run ran again");
+                self.renew(i);
+                let r = &mut self.rs[i];
+                r.attempt += 1;
+                r.uncounted += 1;
+                self.start_run(i)?;
+            }
+            return Ok(());
+        }
+        if killed {
             self.report(failure);
             self.end(i);
             return Ok(());
@@ -757,6 +927,7 @@ impl<'a> Model<'a> {
                         Kind::Err => Waited::Routine { id, attempt },
                         Kind::Panic => Waited::Panicked { id, attempt },
                         Kind::Timeout(timeout) => Waited::TimedOut { id, timeout },
+                        Kind::Hung(heartbeat) => Waited::Hung { id, heartbeat },
                     };
                     self.decide(i, decided, Some(failure));
                 }
@@ -767,7 +938,7 @@ impl<'a> Model<'a> {
                 self.report(failure);
                 self.end(i);
             }
-            Policy::Restart if spec.max_count.is_some_and(|max| attempt > max) => {
+            Policy::Restart if spec.max_count.is_some_and(|max| attempt - uncounted > max) => {
                 self.decide(i, Waited::RunLimit { id, runs: attempt, last: failure }, failure);
                 self.begin_shutdown();
                 self.end(i);
@@ -789,6 +960,27 @@ impl<'a> Model<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A routine cancelled between runs (in its backoff) sees it: an operator's restart
+    /// makes the run its policy decided at once (no new attempt, so it counts as the
+    /// policy's restart); a kill or a shutdown ends it.
+    fn resume(&mut self, i: usize) -> Verdict {
+        let r = &self.rs[i];
+        if r.restarting && !r.killed && !self.shutting_down {
+            self.renew(i);
+            self.start_run(i)
+        } else {
+            self.end(i);
+            Ok(())
+        }
+    }
+
+    /// After an operator's restart: a fresh member, whose context is not cancelled.
+    fn renew(&mut self, i: usize) {
+        let r = &mut self.rs[i];
+        r.restarting = false;
+        r.cancelled = false;
     }
 
     /// A candidate for `wait`'s error: the first one is it, later ones go to the channel.
@@ -870,6 +1062,18 @@ fn scripted(
                     finish(result, id, attempt)
                 }
                 Run::Stuck => std::future::pending().await,
+                Run::Beat { every, beats, tail } => {
+                    for _ in 0..beats {
+                        tokio::time::sleep(ms(every)).await;
+                        ctx.heartbeat();
+                    }
+                    let Some((drain, result)) = tail else { return std::future::pending().await };
+                    ctx.cancelled().await;
+                    if drain > 0 {
+                        tokio::time::sleep(ms(drain)).await;
+                    }
+                    finish(result, id, attempt)
+                }
                 Run::PanicOnCall => unreachable!(),
             }
         })
@@ -884,6 +1088,8 @@ fn parse_label(text: &str, id: u64) -> u32 {
 fn failure_of(error: &(dyn StdError + Send + Sync + 'static), id: u64, attempt: u32) -> Failure {
     let kind = if let Some(timeout) = error.downcast_ref::<TimeoutError>() {
         Kind::Timeout(timeout.timeout.as_millis() as u64)
+    } else if let Some(hung) = error.downcast_ref::<HungError>() {
+        Kind::Hung(hung.heartbeat.as_millis() as u64)
     } else if let Some(panic) = error.downcast_ref::<PanicError>() {
         let label = panic.message.strip_prefix(PANIC_PREFIX).expect("our panic");
         assert_eq!(parse_label(label, id), attempt, "{panic}");
@@ -908,6 +1114,7 @@ fn waited(error: &Error) -> Waited {
             Waited::Panicked { id: id.get(), attempt: parse_label(label, id.get()) }
         }
         Error::TimedOut { id, timeout, .. } => Waited::TimedOut { id: id.get(), timeout: timeout.as_millis() as u64 },
+        Error::Hung { id, heartbeat, .. } => Waited::Hung { id: id.get(), heartbeat: heartbeat.as_millis() as u64 },
         Error::RunLimit { id, runs, last_error, .. } => Waited::RunLimit {
             id: id.get(),
             runs: *runs,
@@ -930,6 +1137,7 @@ struct Driver<'a> {
     calls: Vec<Arc<AtomicU32>>,
     bad_attempts: Arc<AtomicBool>,
     kills: Vec<bool>,
+    restarts: Vec<Restarted>,
 }
 
 impl Driver<'_> {
@@ -951,6 +1159,15 @@ impl Driver<'_> {
                 // An id not handed out (yet) is as good as one no group gives out.
                 let id = self.ids.get((id as usize).wrapping_sub(1)).copied().unwrap_or(Context::detached().id());
                 self.kills.push(self.rutina.kill(id).is_ok());
+            }
+            Action::Restart(id) => {
+                let id = self.ids.get((id as usize).wrapping_sub(1)).copied().unwrap_or(Context::detached().id());
+                self.restarts.push(match self.rutina.restart(id) {
+                    Ok(()) => Restarted::Ok,
+                    Err(Error::NotFound(found)) if found == id => Restarted::NotFound,
+                    Err(Error::ShuttingDown) => Restarted::ShuttingDown,
+                    Err(other) => panic!("unexpected error from restart: {other:?}"),
+                });
             }
             Action::Shutdown => self.rutina.shutdown(),
             Action::CancelParent => self.parent.cancel(),
@@ -982,6 +1199,7 @@ fn run_for_real(sc: &Scenario) -> Observation {
             calls: Vec::new(),
             bad_attempts: Arc::default(),
             kills: Vec::new(),
+            restarts: Vec::new(),
         };
         for spec in 0..sc.routines.len() {
             driver.go(spec);
@@ -1007,7 +1225,7 @@ fn run_for_real(sc: &Scenario) -> Observation {
             }
         };
         let ((result, elapsed), ()) = tokio::join!(waiting, acting);
-        let Driver { calls, bad_attempts, kills, .. } = driver;
+        let Driver { calls, bad_attempts, kills, restarts, .. } = driver;
         let (wait, at, leftovers) = match result {
             Err(_) => (Waited::Pending, None, None),
             Ok(result) => {
@@ -1055,7 +1273,7 @@ fn run_for_real(sc: &Scenario) -> Observation {
             failures.push(failure_of(&*report.error, report.id.get(), report.attempt));
         }
         failures.sort();
-        Observation { wait, at, routines, failures, kills, leftovers }
+        Observation { wait, at, routines, failures, kills, restarts, leftovers }
     })
 }
 
@@ -1080,6 +1298,8 @@ fn run(scale: u64) -> impl Strategy<Value = Run> {
         1 => Just(Run::PanicOnCall),
         4 => (millis(scale), res()).prop_map(|(drain, result)| Run::Hang { drain, result }),
         1 => Just(Run::Stuck),
+        2 => (positive_millis(scale), 0u32..=4, proptest::option::of((millis(scale), res())))
+            .prop_map(|(every, beats, tail)| Run::Beat { every, beats, tail }),
     ]
 }
 
@@ -1094,14 +1314,16 @@ fn spec(scale: u64) -> impl Strategy<Value = Spec> {
         proptest::option::of(0u32..=3),
         proptest::option::of(positive_millis(scale)),
         proptest::option::of(millis(scale)),
+        proptest::option::weighted(0.3, positive_millis(scale)),
         proptest::collection::vec(run(scale), 1..=4),
     )
-        .prop_map(|(on_done, on_error, max_count, timeout, backoff, script)| Spec {
+        .prop_map(|(on_done, on_error, max_count, timeout, backoff, heartbeat, script)| Spec {
             on_done,
             on_error,
             max_count,
             timeout,
             backoff,
+            heartbeat,
             script,
         })
 }
@@ -1117,6 +1339,7 @@ fn scenario_at(scale: u64) -> impl Strategy<Value = Scenario> {
         .prop_flat_map(move |n| {
             let action = prop_oneof![
                 3 => (0..=n as u64 + 2).prop_map(Action::Kill),
+                3 => (0..=n as u64 + 2).prop_map(Action::Restart),
                 1 => Just(Action::Shutdown),
                 1 => Just(Action::CancelParent),
                 1 => (0..n).prop_map(Action::Go),
@@ -1143,7 +1366,7 @@ static ACCEPTED: AtomicU64 = AtomicU64::new(0);
 static SEEN: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
 
 fn check(sc: &Scenario) -> Result<(), TestCaseError> {
-    let expected = match Model::simulate(sc) {
+    let (expected, notes) = match Model::simulate_noting(sc) {
         Ok(expected) => expected,
         Err(why) => {
             let reason =
@@ -1162,9 +1385,13 @@ fn check(sc: &Scenario) -> Result<(), TestCaseError> {
     *seen.entry(format!("wait {variant}")).or_default() += 1;
     let features = [
         ("a kill hit", expected.kills.contains(&true)),
+        ("a restart hit", expected.restarts.contains(&Restarted::Ok)),
+        ("a restart not found", expected.restarts.contains(&Restarted::NotFound)),
+        ("a restart refused in a shutdown", expected.restarts.contains(&Restarted::ShuttingDown)),
         ("a restart", expected.routines.iter().any(|r| r.runs > 1)),
         ("a timeout on the channel", expected.failures.iter().any(|f| matches!(f.kind, Kind::Timeout(_)))),
         ("a panic on the channel", expected.failures.iter().any(|f| f.kind == Kind::Panic)),
+        ("a hung run on the channel", expected.failures.iter().any(|f| matches!(f.kind, Kind::Hung(_)))),
         ("an unfinished run", expected.routines.iter().any(|r| r.finished < r.runs)),
         ("a later go ran", expected.routines[sc.routines.len()..].iter().any(|r| r.runs > 0)),
         ("a later go refused", expected.routines[sc.routines.len()..].iter().any(|r| r.runs == 0)),
@@ -1174,6 +1401,9 @@ fn check(sc: &Scenario) -> Result<(), TestCaseError> {
         if present {
             *seen.entry(feature.to_owned()).or_default() += 1;
         }
+    }
+    for note in notes {
+        *seen.entry(note.to_owned()).or_default() += 1;
     }
     Ok(())
 }
@@ -1229,6 +1459,7 @@ fn spec_with(script: Vec<Run>) -> Spec {
         max_count: None,
         timeout: None,
         backoff: None,
+        heartbeat: None,
         script,
     }
 }
@@ -1259,6 +1490,18 @@ fn the_grace_period_counts_from_the_parent_cancellation_when_wait_is_called_late
         shutdown_timeout: Some(100),
         wait_at: 1_000,
         ..one_run(spec_with(vec![Run::Stuck]))
+    };
+    agrees(sc);
+}
+
+/// `restart` right before the parent token is cancelled, at one instant: the routine
+/// sees the shutdown (the token) before it runs again, even if the token's watcher has
+/// not begun the shutdown yet. The runtime once renewed it and made a second run.
+#[test]
+fn a_restart_right_before_the_parent_is_cancelled_runs_nothing_again() {
+    let sc = Scenario {
+        actions: vec![(1, Action::Kill(0)), (7, Action::Restart(1)), (7, Action::CancelParent)],
+        ..one_run(spec_with(vec![Run::Hang { drain: 0, result: Res::Ok }]))
     };
     agrees(sc);
 }

@@ -266,6 +266,35 @@ async fn restart_during_a_shutdown_is_refused_and_nothing_restarts() {
     assert_eq!(runs.get(), [(1, secs(0))]);
 }
 
+/// A cancelled parent token is a shutdown at once, before the group's watcher of that
+/// token has run: `restart` is refused then (as `go` is), and a restart asked for just
+/// before it starts no new run. (Found by the model test: `restart` returned `Ok` or
+/// `NotFound` then, and a routine whose backoff the restart cut short ran again.)
+#[tokio::test(start_paused = true)]
+async fn restart_right_after_the_parent_token_is_cancelled_is_refused_and_nothing_restarts() {
+    for restart_first in [false, true] {
+        let parent = rutina::CancellationToken::new();
+        let rutina = Rutina::new(Options::default().parent_token(parent.clone()));
+        let runs = Runs::new();
+        let id = rutina.go_with(
+            failing(runs.clone()),
+            RunOptions::default().on_error(Policy::Restart).backoff(Backoff::fixed(secs(3600))),
+        );
+        sleep(secs(1)).await;
+        if restart_first {
+            rutina.restart(id).unwrap();
+            parent.cancel();
+        } else {
+            parent.cancel();
+            assert!(matches!(rutina.restart(id), Err(Error::ShuttingDown)));
+            assert!(matches!(rutina.restart(Context::detached().id()), Err(Error::ShuttingDown)));
+            assert!(matches!(rutina.reload(), Err(Error::ShuttingDown)));
+        }
+        rutina.wait().await.unwrap();
+        assert_eq!(runs.get(), [(1, secs(0))], "restart first: {restart_first}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_killed_routine_is_not_restarted_by_a_racing_restart() {
     for kill_first in [true, false] {

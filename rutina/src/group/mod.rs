@@ -340,7 +340,9 @@ impl Group {
     pub(crate) fn restart(&self, id: Id, reload: bool) -> Result<(), Error> {
         let member = {
             let core = lock(&self.core);
-            if !matches!(core.phase, Phase::Running) {
+            // A token cancelled from outside is a shutdown, although its watcher may not
+            // have begun it yet (as `join` sees it).
+            if !matches!(core.phase, Phase::Running) || self.cancelled_from_outside() {
                 return Err(Error::ShuttingDown);
             }
             core.members.get(&id).ok_or(Error::NotFound(id))?.clone()
@@ -356,7 +358,7 @@ impl Group {
     pub(crate) fn reload(&self) -> Result<usize, Error> {
         let marked: Vec<_> = {
             let core = lock(&self.core);
-            if !matches!(core.phase, Phase::Running) {
+            if !matches!(core.phase, Phase::Running) || self.cancelled_from_outside() {
                 return Err(Error::ShuttingDown);
             }
             core.members.values().filter(|member| member.reloads()).cloned().collect()
@@ -378,7 +380,12 @@ impl Group {
 
     /// After an operator's restart: a fresh member for the routine (its token is spent),
     /// unless it was killed or the group is shutting down since.
-    fn renew(&self, old: &Member) -> Option<Arc<Member>> {
+    fn renew(self: &Arc<Self>, old: &Member) -> Option<Arc<Member>> {
+        // Notices a token cancelled from outside (the watcher may not have run yet), as a
+        // policy's restart does.
+        if self.is_shutting_down() {
+            return None;
+        }
         let mut core = lock(&self.core);
         if !matches!(core.phase, Phase::Running) || old.is_killed() || !core.members.contains_key(&old.id) {
             return None;
@@ -443,6 +450,12 @@ impl Group {
     }
 
     // ----- shutdown ---------------------------------------------------------------
+
+    /// The group's token was handed out and is cancelled: a shutdown, begun or about to be
+    /// (by its watcher).
+    fn cancelled_from_outside(&self) -> bool {
+        self.token_shared.load(Ordering::Acquire) && self.token.is_cancelled()
+    }
 
     /// Whether the group is shutting down (or over); notices a token cancelled from outside.
     pub(crate) fn is_shutting_down(self: &Arc<Self>) -> bool {
