@@ -4,6 +4,7 @@
 //! Its parts, one job each:
 //! - `core`: the state under the group's one lock — the phase of its life and its
 //!   members — with its invariants and lock order written down;
+//! - `members`: the registry of the members, by id (kept in `core`);
 //! - `shutdown`: the plan of a shutdown (order, grace periods, aborts);
 //! - `signals`: what OS signals do to the group;
 //! - `drive`: `wait`, which carries the plan out, and the reaper of a dropped group;
@@ -11,6 +12,7 @@
 
 mod core;
 mod drive;
+mod members;
 mod shutdown;
 mod signals;
 

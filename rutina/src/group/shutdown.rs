@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::core::Members;
+use super::members::Members;
 use crate::id::IdMap;
 use crate::member::Member;
 use crate::{Id, ShutdownOrder};
