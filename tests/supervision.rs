@@ -248,6 +248,13 @@ async fn status_shows_running_backing_off_and_stopping() {
         },
         RunOptions::default().name("flaky").on_error(Policy::Restart).backoff(Backoff::fixed(Duration::from_secs(10))),
     );
+    // Before their tasks first ran: started now.
+    assert!(
+        rutina
+            .status()
+            .iter()
+            .all(|s| (s.state, s.started_at, s.run_started_at) == (RoutineState::Running, origin, origin))
+    );
     sleep(Duration::from_secs(2)).await;
     let status = rutina.status();
     assert_eq!(status.iter().map(|s| s.id).collect::<Vec<_>>(), vec![server, flaky]);
@@ -263,6 +270,7 @@ async fn status_shows_running_backing_off_and_stopping() {
     let status = rutina.status();
     assert_eq!((status[1].state, status[1].attempt, status[1].restarts), (RoutineState::Running, 2, 1));
     assert_eq!(status[1].run_started_at, origin + Duration::from_secs(11));
+    assert_eq!(status[1].started_at, origin, "when its task first ran, kept across restarts");
 
     rutina.shutdown();
     sleep(Duration::from_secs(1)).await;

@@ -62,6 +62,9 @@ const FAILING: u32 = 1 << 16;
 /// The routine waits for its next run (`RunStatus::backoff_until` is set).
 const WAITING: u32 = 1 << 17;
 
+/// `Member::run_started` before the routine's task first ran.
+const NOT_YET: u64 = u64::MAX;
+
 /// One routine of a group.
 pub(crate) struct Member {
     pub(crate) id: Id,
@@ -81,8 +84,9 @@ pub(crate) struct Member {
     /// The current (or last) run: 0 before the first (shown as 1).
     attempt: AtomicU32,
     /// When the current run began, nanoseconds after the group's epoch: when the routine
-    /// was started by `go` until its first restart (which keeps that in the status box,
-    /// `STATUS`). Atomics, so that restarting a routine takes no lock.
+    /// was started until its first restart (which keeps that in the status box,
+    /// `STATUS`); `NOT_YET` until its task first ran. Atomics, so that restarting a routine
+    /// takes no lock.
     run_started: AtomicU64,
     /// Made when the status first differs from the one a routine starts with (a restart,
     /// a failure, a backoff): most routines run once and never need it.
@@ -246,7 +250,9 @@ impl Member {
             flags: AtomicU32::new(flags),
             abort: Mutex::new(None),
             attempt: AtomicU32::new(0),
-            run_started: AtomicU64::new(joining.health.since_epoch(Instant::now())),
+            // Stamped by the routine's task (`began`): no clock read on the caller's way
+            // through `go`.
+            run_started: AtomicU64::new(NOT_YET),
             status: Mutex::new(None),
             rare,
             health: joining.health,
@@ -705,7 +711,7 @@ impl Member {
         status.get_or_insert_with(|| {
             self.set(STATUS);
             Box::new(RunStatus {
-                started: self.run_started.load(Ordering::Acquire),
+                started: self.run_started_nanos(),
                 backoff_until: None,
                 scheduled: false,
                 standby: false,
@@ -730,9 +736,23 @@ impl Member {
         self.run_started.store(self.health.since_epoch(now), Ordering::Release);
     }
 
+    /// The routine's task ran for the first time, `now`: the routine is started (its
+    /// first run or its first wait, for a schedule's tick or a lease, begins).
+    pub(crate) fn began(&self, now: Instant) {
+        self.run_started.store(self.health.since_epoch(now), Ordering::Release);
+    }
+
     /// When the current run began (when the routine was started, for its first run).
     pub(crate) fn run_started_at(&self) -> Instant {
-        self.health.at(self.run_started.load(Ordering::Acquire))
+        self.health.at(self.run_started_nanos())
+    }
+
+    /// `run_started`; now if the routine's task has not run yet (it is starting now).
+    fn run_started_nanos(&self) -> u64 {
+        match self.run_started.load(Ordering::Acquire) {
+            NOT_YET => self.health.since_epoch(Instant::now()),
+            nanos => nanos,
+        }
     }
 
     /// A run ended; `failure` is its failure, if it failed. Tells `health` when the
@@ -802,7 +822,7 @@ impl Member {
     pub(crate) fn status(&self) -> RoutineStatus {
         let status = lock(&self.status);
         let attempt = self.attempt.load(Ordering::Acquire);
-        let run_started = self.run_started.load(Ordering::Acquire);
+        let run_started = self.run_started_nanos();
         let (started, waiting, standby, last_error, consecutive_failures) = match status.as_deref() {
             Some(s) => (
                 s.started,

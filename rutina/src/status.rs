@@ -27,7 +27,8 @@ pub struct RoutineStatus {
     pub last_error: Option<SharedError>,
     /// Failed runs in a row, reset by a run that returns `Ok`.
     pub consecutive_failures: u32,
-    /// When it was started by [`go`](crate::Rutina::go).
+    /// When it was started: when its task first ran, right after [`go`](crate::Rutina::go)
+    /// (its first run began, or its first wait for a schedule's tick or a lease).
     pub started_at: Instant,
     /// When its current (or last) run began.
     pub run_started_at: Instant,

@@ -221,9 +221,8 @@ impl Supervisor {
         let ctx = Context::new(membership.member.clone(), attempt, run_token);
         membership.ending.runs = attempt;
         if attempt == 1 {
-            // The member already tells its first run (attempt 0 shows as 1, started
-            // when the member was): no lock, no clock read on the way from `go` to the
-            // first run.
+            // The member already tells its first run (attempt 0 shows as 1): no lock.
+            // Settling stamps when the routine started, here rather than in `go`.
             membership.settled();
         } else {
             // The one clock read of a restart.

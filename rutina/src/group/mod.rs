@@ -126,10 +126,11 @@ impl Membership {
     /// The routine is where it should be, as far as the group's readiness goes: it began
     /// its first run, or waits for its schedule's first tick or for its singleton lease
     /// (a standby replica, a nightly job, must not keep a service from being ready).
-    /// Counted once.
+    /// Counted once; the routine's start is stamped then.
     pub(crate) fn settled(&mut self) {
         if !self.ending.settled {
             self.ending.settled = true;
+            self.member.began(Instant::now());
             if self.member.settle() {
                 self.group.health.first_run_over();
             }
