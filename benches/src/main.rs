@@ -176,7 +176,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn interleaved(sizes: &Sizes, mut measure: impl FnMut(Imp) -> f64) -> Stats {
     let mut samples: [Vec<f64>; 3] = Default::default();
     for round in 0..=sizes.rounds {
-        for (i, imp) in IMPS.into_iter().enumerate() {
+        // The order turns each round: each implementation runs as often right after each
+        // of the others (the heap and the caches one leaves behind favour or hinder the
+        // next).
+        for i in (0..IMPS.len()).map(|k| (k + round) % IMPS.len()) {
+            let imp = IMPS[i];
             if sizes.only_imp.is_some_and(|only| only != imp) {
                 samples[i].push(f64::NAN);
                 continue;
