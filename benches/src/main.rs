@@ -13,8 +13,10 @@
 //!     --metrics-exe benches/target/metrics/release/rutina-bench
 //! ```
 //!
-//! Every scenario runs for each implementation in turn (rutina, raw, tgs, rutina,
-//! raw, tgs, …) on one tokio multi-threaded runtime with 2 worker threads; the body
+//! Every scenario runs for each implementation in turn, the order turning each round
+//! (rutina, raw, tgs; raw, tgs, rutina; tgs, rutina, raw; …, so that each runs as often
+//! right after each of the others), on one tokio multi-threaded runtime with 2 worker
+//! threads; the body
 //! of each sample runs as a task on that runtime, so all three spawn from a worker
 //! thread. The first round is a warm-up and is not counted; the table shows medians.
 //! Idle memory is measured in a fresh child process per sample (this program run
