@@ -490,7 +490,6 @@ mod health;
 mod id;
 pub mod lease;
 mod member;
-#[cfg(feature = "metrics")]
 mod metrics;
 mod monitor;
 mod observe;

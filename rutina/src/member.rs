@@ -6,8 +6,6 @@
 //! of its own, never the group's: a routine's runs and restarts touch no lock that other
 //! routines take.
 
-#[cfg(feature = "metrics")]
-use std::sync::atomic::AtomicU8;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -20,6 +18,7 @@ use crate::Id;
 use crate::error::SharedError;
 use crate::event::CancelReason;
 use crate::health::Health;
+use crate::metrics::{Activity, Tracking};
 use crate::monitor::{Monitor, Operator};
 use crate::status::{RoutineState, RoutineStatus};
 use crate::sync::lock;
@@ -96,80 +95,8 @@ pub(crate) struct Member {
     /// The group's health: its readiness and liveness counters, its epoch, and (weakly)
     /// the group itself, for [`Context::monitor`](crate::Context::monitor).
     pub(crate) health: Arc<Health>,
-    /// What the metrics need to know of the routine; only with the feature.
-    #[cfg(feature = "metrics")]
+    /// What the metrics need to know of the routine (empty without the feature).
     tracking: Tracking,
-}
-
-/// What a routine is doing, as the `rutina_routines{state}` gauge of the `metrics`
-/// feature counts it. Kept, and every change told, only with that feature: without it
-/// [`Member::set_activity`], [`Member::stopping`] and [`Member::run_stopping`] compile to
-/// nothing.
-///
-/// A routine is counted from its first run (or its first wait: a schedule's first tick,
-/// a lease) until it leaves its group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) enum Activity {
-    /// Not counted: before its first run, or gone from its group.
-    Gone = 0,
-    /// A run is in progress and its context is not cancelled.
-    Running,
-    /// Waiting for its backoff.
-    BackingOff,
-    /// Waiting for its schedule's next tick.
-    Scheduled,
-    /// A singleton waiting for its lease.
-    Standby,
-    /// Its run's context was cancelled and the run has not returned yet.
-    Stopping,
-}
-
-#[cfg(feature = "metrics")]
-impl Activity {
-    const ALL: [Activity; 6] = [
-        Activity::Gone,
-        Activity::Running,
-        Activity::BackingOff,
-        Activity::Scheduled,
-        Activity::Standby,
-        Activity::Stopping,
-    ];
-
-    fn from_code(code: u8) -> Activity {
-        Self::ALL.get(usize::from(code)).copied().unwrap_or(Activity::Gone)
-    }
-
-    /// The gauge's `state` label; `None` when not counted.
-    fn label(self) -> Option<&'static str> {
-        match self {
-            Activity::Gone => None,
-            Activity::Running => Some("running"),
-            Activity::BackingOff => Some("backing_off"),
-            Activity::Scheduled => Some("scheduled"),
-            Activity::Standby => Some("standby"),
-            Activity::Stopping => Some("stopping"),
-        }
-    }
-}
-
-/// In `Tracking::activity`: the routine was cancelled (for good: an
-/// operator's restart renews the member, with a fresh token and a clear record).
-#[cfg(feature = "metrics")]
-const ACTIVITY_CANCELLED: u8 = 1 << 7;
-
-/// The `metrics` feature's record of a routine.
-#[cfg(feature = "metrics")]
-#[derive(Default)]
-struct Tracking {
-    /// An [`Activity`], and `CANCELLED` once the routine's token was cancelled; changed
-    /// only through `Member::change_activity`, which tells the gauge every change.
-    activity: AtomicU8,
-    /// When the current run began: nanoseconds after `Member::started_at`.
-    run_started: AtomicU64,
-    /// The routine's counters and histograms, made at its first run's end.
-    handles: OnceLock<Box<crate::metrics::RoutineMetrics>>,
 }
 
 /// What a routine makes when it first needs it.
@@ -256,8 +183,7 @@ impl Member {
             status: Mutex::new(None),
             rare,
             health: joining.health,
-            #[cfg(feature = "metrics")]
-            tracking: Tracking::default(),
+            tracking: Tracking::new(),
         }
     }
 
@@ -321,16 +247,7 @@ impl Member {
             status: Mutex::new(lock(&self.status).take()),
             rare,
             health: self.health.clone(),
-            // The routine's place in the gauge moves to the renewed member, untold: it is
-            // the same routine.
-            #[cfg(feature = "metrics")]
-            tracking: Tracking {
-                activity: AtomicU8::new(
-                    self.tracking.activity.swap(Activity::Gone as u8, Ordering::AcqRel) & !ACTIVITY_CANCELLED,
-                ),
-                run_started: AtomicU64::new(self.tracking.run_started.load(Ordering::Acquire)),
-                handles: OnceLock::new(),
-            },
+            tracking: self.tracking.renewed(),
         }
     }
 
@@ -481,86 +398,28 @@ impl Member {
 
     // ----- activity (the `metrics` feature) -------------------------------------------
 
-    /// The routine is doing `to` now: the gauge is told, if that changes anything. A run
-    /// that begins once the routine's own token was cancelled is stopping, not running.
+    /// The routine is doing `to` now: the gauge is told, if that changes anything.
     #[inline]
     pub(crate) fn set_activity(&self, to: Activity) {
-        #[cfg(feature = "metrics")]
-        self.change_activity(|from, cancelled| {
-            let to = if to == Activity::Running && cancelled { Activity::Stopping } else { to };
-            (to != from).then_some((to, cancelled))
-        });
-        #[cfg(not(feature = "metrics"))]
-        let _ = to;
+        self.tracking.set_activity(to);
     }
 
     /// Called once the routine's own token was cancelled (a kill, the group's shutdown,
-    /// an operator's restart); nothing if it was not. A running routine is stopping; one
-    /// that waits keeps waiting (it ends, or restarts, when it wakes), but its next run is
-    /// stopping from the start.
+    /// an operator's restart); nothing if it was not.
     #[inline]
     pub(crate) fn stopping(&self) {
-        #[cfg(feature = "metrics")]
-        if self.is_cancelled() {
-            self.change_activity(|from, cancelled| {
-                (!cancelled).then_some((if from == Activity::Running { Activity::Stopping } else { from }, true))
-            });
-        }
+        self.tracking.stopping(|| self.is_cancelled());
     }
 
-    /// The current run's own token was just cancelled (a limit of the run: a timeout, a
-    /// heartbeat, a lost lease): the running routine is stopping; its next run is not.
+    /// The current run's own token was just cancelled (a limit of the run).
     #[inline]
     pub(crate) fn run_stopping(&self) {
-        #[cfg(feature = "metrics")]
-        self.change_activity(|from, cancelled| (from == Activity::Running).then_some((Activity::Stopping, cancelled)));
+        self.tracking.run_stopping();
     }
 
-    /// The one place the activity changes: `change` maps the activity and whether the
-    /// routine's token was cancelled to the new ones (`None`: no change); the gauge is
-    /// told the change of activity, old −1, new +1. Lock-free: cancellers and the
-    /// supervisor may race, and each change is made whole or not at all.
-    #[cfg(feature = "metrics")]
-    fn change_activity(&self, mut change: impl FnMut(Activity, bool) -> Option<(Activity, bool)>) {
-        let (mut from, mut to) = (Activity::Gone, Activity::Gone);
-        let changed = self.tracking.activity.fetch_update(Ordering::AcqRel, Ordering::Acquire, |code| {
-            from = Activity::from_code(code & !ACTIVITY_CANCELLED);
-            let (next, cancelled) = change(from, code & ACTIVITY_CANCELLED != 0)?;
-            to = next;
-            Some(next as u8 | if cancelled { ACTIVITY_CANCELLED } else { 0 })
-        });
-        if changed.is_ok() && from != to {
-            crate::metrics::routine_moved(from.label(), to.label());
-        }
-    }
-
-    /// The run `attempt` begins: running (or stopping, see `set_activity`). A restart's
-    /// start was recorded by `restarted`, with the clock read it made.
-    #[cfg(feature = "metrics")]
-    pub(crate) fn run_began(&self, attempt: u32) {
-        if attempt == 1 {
-            self.metrics_run_started(Instant::now());
-        }
-        self.set_activity(Activity::Running);
-    }
-
-    /// Records when the current run began, for its duration.
-    #[cfg(feature = "metrics")]
-    fn metrics_run_started(&self, at: Instant) {
-        self.tracking.run_started.store(self.health.since_epoch(at), Ordering::Release);
-    }
-
-    /// The routine's counters and histograms.
-    #[cfg(feature = "metrics")]
-    pub(crate) fn metrics(&self) -> &crate::metrics::RoutineMetrics {
-        self.tracking.handles.get_or_init(Box::default)
-    }
-
-    /// How long the current run has lasted.
-    #[cfg(feature = "metrics")]
-    pub(crate) fn run_took(&self) -> Duration {
-        let started = self.health.at(self.tracking.run_started.load(Ordering::Acquire));
-        Instant::now().saturating_duration_since(started)
+    /// What the metrics keep of the routine.
+    pub(crate) fn tracking(&self) -> &Tracking {
+        &self.tracking
     }
 
     // ----- heartbeats ---------------------------------------------------------------
@@ -725,8 +584,7 @@ impl Member {
     /// A run after the first begins, `now`. Usually lock-free: the status box is touched
     /// only on the first restart (to keep when the routine was started) and after a wait.
     pub(crate) fn restarted(&self, attempt: u32, now: Instant) {
-        #[cfg(feature = "metrics")]
-        self.metrics_run_started(now);
+        self.tracking.run_started(now, &self.health);
         if !self.has(STATUS) || self.has(WAITING) {
             let mut status = lock(&self.status);
             self.run_status(&mut status).backoff_until = None;

@@ -4,7 +4,7 @@
 //!
 //! One exception: what a routine is doing (the `rutina_routines` gauge) is a state of
 //! its member, changed where it changes, through `Member::set_activity` and
-//! `Member::stopping` — each change told to the gauge by the member itself.
+//! `Member::stopping` — each change told to the gauge by the member's `metrics::Tracking`.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -52,20 +52,13 @@ impl Observers {
     }
 
     pub(crate) fn started(&self, member: &Member, attempt: u32) {
-        #[cfg(feature = "metrics")]
-        {
-            member.run_began(attempt);
-            if attempt > 1 {
-                member.metrics().restarted(member.name());
-            }
-        }
+        member.tracking().run_began(member.name(), attempt, &member.health);
         tracing::debug!(target: "rutina", id = member.id.get(), name = %member.name(), attempt, "run started");
         self.event(|| Event::Started { id: member.id, name: member.name().to_string(), attempt });
     }
 
     pub(crate) fn finished(&self, member: &Member, attempt: u32, outcome: &Outcome) {
-        #[cfg(feature = "metrics")]
-        member.metrics().run_finished(member.name(), outcome, member.run_took());
+        member.tracking().run_finished(member.name(), outcome, &member.health);
         // The name only inside the macros, which skip their fields when the level is
         // off: an unnamed routine's name is made on first use.
         let id = member.id.get();
@@ -121,11 +114,8 @@ impl Observers {
     }
 
     /// The group is over; `shutdown_took`: how long its shutdown lasted, if it had one.
-    #[cfg(feature = "metrics")]
     pub(crate) fn group_over(&self, shutdown_took: Option<Duration>) {
-        if let Some(took) = shutdown_took {
-            crate::metrics::shutdown_over(took);
-        }
+        crate::metrics::group_over(shutdown_took);
     }
 
     pub(crate) fn not_started(&self, id: Id) {

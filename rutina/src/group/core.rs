@@ -139,7 +139,6 @@ impl Core {
 
     /// How long the shutdown that ended the group took, once it is over (for the
     /// `rutina_shutdown_duration_seconds` histogram).
-    #[cfg(feature = "metrics")]
     pub(crate) fn shutdown_took(&self) -> Option<Duration> {
         match &self.phase {
             Phase::Over { shutdown: Some(shutdown), finished_at } => {

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::{Group, Phase};
 use crate::Error;
 use crate::event::ShutdownReason;
+use crate::metrics;
 use crate::sync::lock;
 use crate::systemd::{Due, Notifier};
 
@@ -94,17 +95,14 @@ impl Group {
         // Notices a token cancelled from outside.
         let _ = self.is_shutting_down();
         // The members whose contexts the plan cancelled all at once, for the gauge.
-        #[cfg(feature = "metrics")]
         let mut cancelled = Vec::new();
         let step = {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
             if core.end_if_empty(close_when_empty) {
                 self.ended(core);
-                #[cfg(feature = "metrics")]
                 let shutdown_took = core.shutdown_took();
                 drop(guard);
-                #[cfg(feature = "metrics")]
                 self.observers.group_over(shutdown_took);
                 return Next::Over;
             }
@@ -113,15 +111,13 @@ impl Group {
                 Phase::Running => return Next::Wait { shutting_down: false, until: None },
                 Phase::ShuttingDown(shutdown) => {
                     let step = shutdown.plan.advance(&core.members, core.graced, Instant::now());
-                    #[cfg(feature = "metrics")]
-                    if step.began {
+                    if step.began && metrics::RECORDED {
                         cancelled.extend(core.members.values().cloned());
                     }
                     step
                 }
             }
         };
-        #[cfg(feature = "metrics")]
         cancelled.iter().for_each(|member| member.stopping());
         for member in &step.stopping {
             member.stopping();

@@ -31,7 +31,8 @@ use self::signals::Listener;
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
 use crate::lease::SharedLease;
-use crate::member::{Activity, Joining, Member};
+use crate::member::{Joining, Member};
+use crate::metrics::{self, Activity};
 use crate::monitor::{Control, Monitor, Operator, View};
 use crate::observe::Observers;
 use crate::status::{RoutineStatus, ShutdownReport};
@@ -254,7 +255,6 @@ impl Group {
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {
         member.set_activity(Activity::Gone);
-        #[cfg(feature = "metrics")]
         let mut shutdown_took = None;
         let runs = ending.runs;
         let settled = ending.settled;
@@ -279,13 +279,11 @@ impl Group {
             if over {
                 self.phase.store(OVER, Ordering::Release);
             }
-            #[cfg(feature = "metrics")]
             if over {
                 shutdown_took = core.shutdown_took();
             }
             (empty, over)
         };
-        #[cfg(feature = "metrics")]
         self.observers.group_over(shutdown_took);
         if !settled && member.settle() {
             self.health.first_run_over();
@@ -496,7 +494,6 @@ impl Group {
             ShutdownReason::Signal | ShutdownReason::Requested | ShutdownReason::Cancelled => self.settings.delay,
             _ => None,
         };
-        #[cfg(feature = "metrics")]
         let (mut cancelled, mut shutdown_took) = (Vec::new(), None);
         let running = {
             let mut core = lock(&self.core);
@@ -510,8 +507,9 @@ impl Group {
                 // their turns come.
                 plan.begin(&core.members, core.graced);
                 // For the gauge: those this cancels are stopping.
-                #[cfg(feature = "metrics")]
-                cancelled.extend(core.members.values().cloned());
+                if metrics::RECORDED {
+                    cancelled.extend(core.members.values().cloned());
+                }
             }
             let running = core.members.len();
             // Every member alive now goes in the shutdown report: one allocation, not a copy
@@ -520,21 +518,15 @@ impl Group {
             self.set_phase(&mut core, Phase::ShuttingDown(Shutdown { reason: reason.clone(), began_at: now, plan }));
             if core.end_if_empty(false) {
                 self.ended(&core);
-                #[cfg(feature = "metrics")]
-                {
-                    shutdown_took = core.shutdown_took();
-                }
+                shutdown_took = core.shutdown_took();
             }
             running
         };
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
         self.token.cancel();
-        #[cfg(feature = "metrics")]
-        {
-            cancelled.iter().for_each(|member| member.stopping());
-            self.observers.group_over(shutdown_took);
-        }
+        cancelled.iter().for_each(|member| member.stopping());
+        self.observers.group_over(shutdown_took);
         self.changed.notify_waiters();
         if let Some(delay) = delay {
             tracing::info!(target: "rutina", ?delay, "not ready; routines keep serving for the shutdown delay");
@@ -691,8 +683,7 @@ impl Group {
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
                 shutdown.plan.stop_all_now(&core.members, Instant::now());
             }
-            #[cfg(feature = "metrics")]
-            {
+            if metrics::RECORDED {
                 let members: Vec<_> = core.members.values().cloned().collect();
                 drop(guard);
                 members.iter().for_each(|member| member.stopping());
