@@ -51,6 +51,24 @@ impl<T: fmt::Display + ?Sized> Serialize for Displayed<'_, T> {
     }
 }
 
+/// A struct's fields, each under its name; their count is the list's.
+macro_rules! serialize_struct {
+    ($serializer:expr, $name:literal { $($field:literal: $value:expr),+ $(,)? }) => {{
+        let mut s = $serializer.serialize_struct($name, [$($field),+].len())?;
+        $(s.serialize_field($field, $value)?;)+
+        s.end()
+    }};
+}
+
+/// A struct variant's fields, each under its name; their count is the list's.
+macro_rules! serialize_variant {
+    ($serializer:expr, $name:expr, $index:literal, $variant:literal { $($field:literal: $value:expr),+ $(,)? }) => {{
+        let mut s = $serializer.serialize_struct_variant($name, $index, $variant, [$($field),+].len())?;
+        $(s.serialize_field($field, $value)?;)+
+        s.end()
+    }};
+}
+
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(self.get())
@@ -59,32 +77,31 @@ impl Serialize for Id {
 
 impl Serialize for RoutineStatus {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("RoutineStatus", 9)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("name", &self.name)?;
-        s.serialize_field("state", &self.state)?;
-        s.serialize_field("attempt", &self.attempt)?;
-        s.serialize_field("restarts", &self.restarts)?;
-        s.serialize_field("last_error", &self.last_error.as_deref().map(Displayed))?;
-        s.serialize_field("consecutive_failures", &self.consecutive_failures)?;
-        s.serialize_field("started_ms_ago", &ms_ago(self.started_at))?;
-        s.serialize_field("run_started_ms_ago", &ms_ago(self.run_started_at))?;
-        s.end()
+        serialize_struct!(serializer, "RoutineStatus" {
+            "id": &self.id,
+            "name": &self.name,
+            "state": &self.state,
+            "attempt": &self.attempt,
+            "restarts": &self.restarts,
+            "last_error": &self.last_error.as_deref().map(Displayed),
+            "consecutive_failures": &self.consecutive_failures,
+            "started_ms_ago": &ms_ago(self.started_at),
+            "run_started_ms_ago": &ms_ago(self.run_started_at),
+        })
     }
 }
 
 impl Serialize for RoutineState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         const NAME: &str = "RoutineState";
-        let waiting = |serializer: S, index, variant, until| {
-            let mut s = serializer.serialize_struct_variant(NAME, index, variant, 1)?;
-            s.serialize_field("until_ms_from_now", &ms_from_now(until))?;
-            s.end()
-        };
         match *self {
             RoutineState::Running => serializer.serialize_unit_variant(NAME, 0, "Running"),
-            RoutineState::BackingOff { until } => waiting(serializer, 1, "BackingOff", until),
-            RoutineState::Scheduled { until } => waiting(serializer, 2, "Scheduled", until),
+            RoutineState::BackingOff { until } => {
+                serialize_variant!(serializer, NAME, 1, "BackingOff" { "until_ms_from_now": &ms_from_now(until) })
+            }
+            RoutineState::Scheduled { until } => {
+                serialize_variant!(serializer, NAME, 2, "Scheduled" { "until_ms_from_now": &ms_from_now(until) })
+            }
             RoutineState::Standby => serializer.serialize_unit_variant(NAME, 3, "Standby"),
             RoutineState::Stopping => serializer.serialize_unit_variant(NAME, 4, "Stopping"),
         }
@@ -93,24 +110,24 @@ impl Serialize for RoutineState {
 
 impl Serialize for ShutdownReport {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("ShutdownReport", 4)?;
-        s.serialize_field("reason", &self.reason)?;
-        s.serialize_field("began_ms_ago", &self.began_at.map(ms_ago))?;
-        s.serialize_field("took_ms", &millis(self.took))?;
-        s.serialize_field("routines", &self.routines)?;
-        s.end()
+        serialize_struct!(serializer, "ShutdownReport" {
+            "reason": &self.reason,
+            "began_ms_ago": &self.began_at.map(ms_ago),
+            "took_ms": &millis(self.took),
+            "routines": &self.routines,
+        })
     }
 }
 
 impl Serialize for StoppedRoutine {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("StoppedRoutine", 5)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("name", &self.name)?;
-        s.serialize_field("how", &self.how)?;
-        s.serialize_field("runs", &self.runs)?;
-        s.serialize_field("took_ms", &millis(self.took))?;
-        s.end()
+        serialize_struct!(serializer, "StoppedRoutine" {
+            "id": &self.id,
+            "name": &self.name,
+            "how": &self.how,
+            "runs": &self.runs,
+            "took_ms": &millis(self.took),
+        })
     }
 }
 
@@ -130,17 +147,16 @@ impl Serialize for StopKind {
 impl Serialize for Outcome {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         const NAME: &str = "Outcome";
-        let limit = |serializer: S, index, variant, field, limit| {
-            let mut s = serializer.serialize_struct_variant(NAME, index, variant, 1)?;
-            s.serialize_field(field, &millis(limit))?;
-            s.end()
-        };
         match self {
             Outcome::Ok => serializer.serialize_unit_variant(NAME, 0, "Ok"),
             Outcome::Failed(error) => serializer.serialize_newtype_variant(NAME, 1, "Failed", &Displayed(&**error)),
             Outcome::Panicked(message) => serializer.serialize_newtype_variant(NAME, 2, "Panicked", message),
-            Outcome::TimedOut(timeout) => limit(serializer, 3, "TimedOut", "timeout_ms", *timeout),
-            Outcome::Hung(heartbeat) => limit(serializer, 4, "Hung", "heartbeat_ms", *heartbeat),
+            Outcome::TimedOut(timeout) => {
+                serialize_variant!(serializer, NAME, 3, "TimedOut" { "timeout_ms": &millis(*timeout) })
+            }
+            Outcome::Hung(heartbeat) => {
+                serialize_variant!(serializer, NAME, 4, "Hung" { "heartbeat_ms": &millis(*heartbeat) })
+            }
         }
     }
 }
@@ -154,23 +170,13 @@ impl Serialize for ShutdownReason {
             ShutdownReason::Cancelled => serializer.serialize_unit_variant(NAME, 2, "Cancelled"),
             ShutdownReason::Dropped => serializer.serialize_unit_variant(NAME, 3, "Dropped"),
             ShutdownReason::Routine { id, name, failed } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 4, "Routine", 3)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("failed", failed)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 4, "Routine" { "id": id, "name": name, "failed": failed })
             }
             ShutdownReason::RunLimit { id, name } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 5, "RunLimit", 2)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 5, "RunLimit" { "id": id, "name": name })
             }
             ShutdownReason::RestartIntensity { id, name } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 6, "RestartIntensity", 2)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 6, "RestartIntensity" { "id": id, "name": name })
             }
         }
     }
@@ -196,53 +202,31 @@ impl Serialize for Event {
         const NAME: &str = "Event";
         match self {
             Event::Started { id, name, attempt } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 0, "Started", 3)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("attempt", attempt)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 0, "Started" { "id": id, "name": name, "attempt": attempt })
             }
-            Event::Finished { id, name, attempt, outcome } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 1, "Finished", 4)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("attempt", attempt)?;
-                s.serialize_field("outcome", outcome)?;
-                s.end()
-            }
-            Event::Restarting { id, name, attempt, delay } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 2, "Restarting", 4)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("attempt", attempt)?;
-                s.serialize_field("delay_ms", &millis(*delay))?;
-                s.end()
-            }
-            Event::Killed { id, name } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 3, "Killed", 2)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.end()
-            }
+            Event::Finished { id, name, attempt, outcome } => serialize_variant!(serializer, NAME, 1, "Finished" {
+                "id": id,
+                "name": name,
+                "attempt": attempt,
+                "outcome": outcome,
+            }),
+            Event::Restarting { id, name, attempt, delay } => serialize_variant!(serializer, NAME, 2, "Restarting" {
+                "id": id,
+                "name": name,
+                "attempt": attempt,
+                "delay_ms": &millis(*delay),
+            }),
+            Event::Killed { id, name } => serialize_variant!(serializer, NAME, 3, "Killed" { "id": id, "name": name }),
             Event::ShutdownStarted { reason, running } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 4, "ShutdownStarted", 2)?;
-                s.serialize_field("reason", reason)?;
-                s.serialize_field("running", running)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 4, "ShutdownStarted" { "reason": reason, "running": running })
             }
-            Event::Aborted { id, name, before_turn } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 5, "Aborted", 3)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("before_turn", before_turn)?;
-                s.end()
-            }
+            Event::Aborted { id, name, before_turn } => serialize_variant!(serializer, NAME, 5, "Aborted" {
+                "id": id,
+                "name": name,
+                "before_turn": before_turn,
+            }),
             Event::Stopped { id, name, runs } => {
-                let mut s = serializer.serialize_struct_variant(NAME, 6, "Stopped", 3)?;
-                s.serialize_field("id", id)?;
-                s.serialize_field("name", name)?;
-                s.serialize_field("runs", runs)?;
-                s.end()
+                serialize_variant!(serializer, NAME, 6, "Stopped" { "id": id, "name": name, "runs": runs })
             }
         }
     }
