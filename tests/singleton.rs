@@ -134,6 +134,19 @@ struct RunRecord {
     cancelled: Option<(Instant, Option<CancelReason>)>,
 }
 
+impl RunRecord {
+    /// The run of `ctx` on `replica` begins now.
+    fn begun(replica: usize, ctx: &Context) -> RunRecord {
+        RunRecord {
+            replica,
+            attempt: ctx.attempt(),
+            fencing: ctx.fencing_token(),
+            started: Instant::now(),
+            cancelled: None,
+        }
+    }
+}
+
 type Record = Arc<Mutex<Vec<RunRecord>>>;
 
 /// A singleton that serves until cancelled, recording its runs in `record`.
@@ -146,13 +159,7 @@ fn singleton(
         Box::pin(async move {
             let index = {
                 let mut runs = record.lock().unwrap();
-                runs.push(RunRecord {
-                    replica,
-                    attempt: ctx.attempt(),
-                    fencing: ctx.fencing_token(),
-                    started: Instant::now(),
-                    cancelled: None,
-                });
+                runs.push(RunRecord::begun(replica, &ctx));
                 runs.len() - 1
             };
             ctx.cancelled().await;
@@ -396,26 +403,7 @@ async fn fencing_tokens_strictly_grow_across_takeovers() {
 async fn a_scheduled_singleton_runs_on_one_replica_only() {
     let backend = Arc::new(Memory::default());
     let record = Record::default();
-    let groups: Vec<_> = (0..2)
-        .map(|replica| {
-            let rutina = Rutina::new(Options::default().lease(backend.clone()));
-            let record = record.clone();
-            rutina.go_with(
-                move |ctx: Context| {
-                    record.lock().unwrap().push(RunRecord {
-                        replica,
-                        attempt: ctx.attempt(),
-                        fencing: ctx.fencing_token(),
-                        started: Instant::now(),
-                        cancelled: None,
-                    });
-                    async { Ok::<_, std::io::Error>(()) }
-                },
-                RunOptions::default().every(secs(10)).on_error(Policy::Restart).singleton("report"),
-            );
-            rutina
-        })
-        .collect();
+    let groups = scheduled_replicas(2, &backend, &record, || RunOptions::default().every(secs(10)));
     sleep(secs(55)).await;
     let runs = runs(&record);
     assert_eq!(runs.len(), 6, "every 10 s over 55 s, once: {runs:#?}");
@@ -453,7 +441,8 @@ async fn a_singleton_in_a_group_without_a_lease_backend_is_an_error_that_names_t
     assert_eq!(runs(&other)[0].cancelled.map(|(_, reason)| reason), Some(Some(CancelReason::Shutdown)));
 }
 
-/// Two replicas of a scheduled singleton: `(replica, started)` of each run.
+/// `n` replicas of a scheduled singleton (`options`, with `on_error = Restart`), each run
+/// recorded in `record`.
 fn scheduled_replicas(
     n: usize,
     backend: &Arc<Memory>,
@@ -466,13 +455,7 @@ fn scheduled_replicas(
             let record = record.clone();
             rutina.go_with(
                 move |ctx: Context| {
-                    record.lock().unwrap().push(RunRecord {
-                        replica,
-                        attempt: ctx.attempt(),
-                        fencing: ctx.fencing_token(),
-                        started: Instant::now(),
-                        cancelled: None,
-                    });
+                    record.lock().unwrap().push(RunRecord::begun(replica, &ctx));
                     async { Ok::<_, std::io::Error>(()) }
                 },
                 options().on_error(Policy::Restart).singleton("report"),
