@@ -31,6 +31,21 @@ fn server(
     }
 }
 
+/// Deaf to its context: sleeps `period`, then counts itself in `finished`.
+fn deaf(
+    period: Duration,
+    finished: Arc<AtomicU32>,
+) -> impl FnMut(Context) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> + Send {
+    move |_ctx: Context| {
+        let finished = finished.clone();
+        Box::pin(async move {
+            sleep(period).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+}
+
 /// After `wait`: nothing alive, nothing listed, the token cancelled.
 fn assert_nothing_left(rutina: &Rutina) {
     assert_eq!(alive_tasks(), 0, "tasks alive after wait");
@@ -213,15 +228,7 @@ async fn a_dropped_group_ends_its_own_tasks_with_its_routines() {
 async fn a_dropped_group_aborts_a_routine_that_ignores_cancellation_after_its_grace_period() {
     let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(1)));
     let finished = Arc::new(AtomicU32::new(0));
-    let seen = finished.clone();
-    rutina.go(move |_ctx: Context| {
-        let seen = seen.clone();
-        async move {
-            sleep(Duration::from_secs(3600)).await;
-            seen.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, std::io::Error>(())
-        }
-    });
+    rutina.go(deaf(Duration::from_secs(3600), finished.clone()));
     tokio::task::yield_now().await;
     drop(rutina);
     sleep(Duration::from_millis(999)).await;
@@ -236,15 +243,7 @@ async fn a_dropped_group_aborts_a_routine_that_ignores_cancellation_after_its_gr
 async fn a_dropped_group_without_a_grace_period_lets_its_routines_finish() {
     let rutina = Rutina::default();
     let finished = Arc::new(AtomicU32::new(0));
-    let seen = finished.clone();
-    rutina.go(move |_ctx: Context| {
-        let seen = seen.clone();
-        async move {
-            sleep(Duration::from_secs(3600)).await;
-            seen.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, std::io::Error>(())
-        }
-    });
+    rutina.go(deaf(Duration::from_secs(3600), finished.clone()));
     drop(rutina);
     sleep(Duration::from_secs(60)).await;
     assert_eq!(alive_tasks(), 1, "no reaper: nothing to enforce");
@@ -257,23 +256,16 @@ async fn a_dropped_group_without_a_grace_period_lets_its_routines_finish() {
 async fn the_inner_group_of_an_aborted_routine_aborts_its_routines_at_once() {
     let outer = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(1)));
     let inner_finished = Arc::new(AtomicU32::new(0));
-    let seen = inner_finished.clone();
+    let finished = inner_finished.clone();
     outer.go(move |ctx: Context| {
-        let seen = seen.clone();
+        let finished = finished.clone();
         async move {
             // A nested group whose routine ignores its context, and a `wait` that the
             // outer grace period cuts short: the run is aborted while it waits.
             let inner = Rutina::new(
                 Options::default().parent_token(ctx.token().clone()).shutdown_timeout(Duration::from_secs(3600)),
             );
-            inner.go(move |_ctx: Context| {
-                let seen = seen.clone();
-                async move {
-                    sleep(Duration::from_secs(7200)).await;
-                    seen.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, std::io::Error>(())
-                }
-            });
+            inner.go(deaf(Duration::from_secs(7200), finished));
             inner.wait().await?;
             Ok::<_, rutina::Error>(())
         }
