@@ -41,6 +41,18 @@ fn when(cancelled: &Cancelled) -> Vec<(&'static str, Instant)> {
     cancelled.lock().unwrap().clone()
 }
 
+/// Waits (a minute at most) until a routine was cancelled: a dropped group cancels its
+/// routines from a task of its own.
+async fn until_cancelled(cancelled: &Cancelled) {
+    timeout(secs(60), async {
+        while when(cancelled).is_empty() {
+            sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the routine is cancelled");
+}
+
 const DELAY: Duration = Duration::from_secs(5);
 
 #[tokio::test(start_paused = true)]
@@ -154,13 +166,7 @@ async fn dropping_the_last_handle_skips_the_delay() {
     sleep(secs(1)).await;
     let t0 = Instant::now();
     drop(rutina);
-    timeout(secs(60), async {
-        while when(&cancelled).is_empty() {
-            sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the routine is cancelled");
+    until_cancelled(&cancelled).await;
     assert_eq!(when(&cancelled), [("api", t0)], "nobody is served by a lame duck nobody holds");
 
     // Dropped during the delay: the delay ends then.
@@ -172,13 +178,7 @@ async fn dropping_the_last_handle_skips_the_delay() {
     sleep(secs(1)).await;
     let t0 = Instant::now();
     drop(rutina);
-    timeout(secs(60), async {
-        while when(&cancelled).is_empty() {
-            sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the routine is cancelled");
+    until_cancelled(&cancelled).await;
     assert_eq!(when(&cancelled), [("api", t0)], "dropped during the delay");
 }
 
