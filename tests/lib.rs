@@ -12,8 +12,10 @@
 //!
 //! [`panics`] keeps the panics a test makes on purpose quiet (`hostile.rs`, `model.rs`);
 //! [`postgres_server`] starts a real PostgreSQL server of a test's own (`lease_postgres.rs`,
-//! `singleton_replicas.rs`, `examples.rs`).
+//! `singleton_replicas.rs`, `examples.rs`); [`leases`] has a backend that needs none
+//! (`metrics.rs`, `serde.rs`).
 
+pub mod leases;
 pub mod panics;
 #[cfg(unix)]
 pub mod postgres_server;

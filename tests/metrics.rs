@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use rutina::{Backoff, Context, Lease, Options, Policy, RunOptions, Rutina, ShutdownOrder};
+use rutina::{Backoff, Context, Options, Policy, RunOptions, Rutina, ShutdownOrder};
+use rutina_tests::leases::HeldElsewhere;
 use tokio::time::sleep;
 
 /// What a test's recorder holds, read through its snapshotter. Every snapshot drains
@@ -397,29 +398,6 @@ fn a_scheduled_routine_waits_for_its_next_tick() {
         // The shutdown ended the wait at once.
         assert_eq!(m.samples("rutina_shutdown_duration_seconds{}"), [0.0]);
     });
-}
-
-/// A lease backend whose key is always held by another replica.
-struct HeldElsewhere;
-
-impl Lease for HeldElsewhere {
-    type Error = std::io::Error;
-
-    fn time_to_live(&self) -> Duration {
-        Duration::from_secs(15)
-    }
-
-    async fn acquire(&self, _key: &str, _holder: &str) -> Result<Option<u64>, Self::Error> {
-        Ok(None)
-    }
-
-    async fn renew(&self, _key: &str, _holder: &str, _fencing_token: u64) -> Result<bool, Self::Error> {
-        Ok(false)
-    }
-
-    async fn release(&self, _key: &str, _holder: &str, _fencing_token: u64) -> Result<(), Self::Error> {
-        Ok(())
-    }
 }
 
 #[test]

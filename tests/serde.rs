@@ -10,6 +10,7 @@ use rutina::{
     Backoff, CancelReason, Context, Error, Event, Options, Outcome, Policy, RunOptions, Rutina, ShutdownReason,
     StopKind,
 };
+use rutina_tests::leases::HeldElsewhere;
 use serde_json::{Value, json};
 use tokio::time::sleep;
 
@@ -117,29 +118,6 @@ async fn stopping_and_standby_states() {
 async fn serve(ctx: Context) -> std::io::Result<()> {
     ctx.cancelled().await;
     Ok(())
-}
-
-/// A lease backend whose key is always held by another replica.
-struct HeldElsewhere;
-
-impl rutina::Lease for HeldElsewhere {
-    type Error = std::io::Error;
-
-    fn time_to_live(&self) -> Duration {
-        Duration::from_secs(15)
-    }
-
-    async fn acquire(&self, _key: &str, _holder: &str) -> Result<Option<u64>, Self::Error> {
-        Ok(None)
-    }
-
-    async fn renew(&self, _key: &str, _holder: &str, _fencing_token: u64) -> Result<bool, Self::Error> {
-        Ok(false)
-    }
-
-    async fn release(&self, _key: &str, _holder: &str, _fencing_token: u64) -> Result<(), Self::Error> {
-        Ok(())
-    }
 }
 
 #[tokio::test(start_paused = true)]
