@@ -35,6 +35,15 @@ use std::time::{Duration, Instant};
 /// Bounds every wait on a program: generous, for a loaded CI machine.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Sends `signal` (`TERM`, `INT`, `HUP`, `KILL`, `STOP`, `CONT`) to process `pid` with the
+/// shell's `kill` builtin: to a program, or to the test's own process
+/// (`std::process::id()`).
+pub fn send_signal(pid: u32, signal: &str) {
+    let pid = pid.to_string();
+    let status = Command::new("sh").args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid]).status().expect("`sh` runs");
+    assert!(status.success(), "kill -s {signal} {pid}: {status}");
+}
+
 /// `target/<profile>/`, where this test binary's `deps/` directory is.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its path");
@@ -197,12 +206,9 @@ impl Program {
         Some(self.stdout[self.returned - 1].clone())
     }
 
-    /// Sends `signal` (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) with the shell's `kill` builtin.
+    /// Sends `signal` (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) to the program.
     pub fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let status =
-            Command::new("sh").args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid]).status().expect("`sh` runs");
-        assert!(status.success(), "kill -s {signal} {pid}: {status}");
+        send_signal(self.child.id(), signal);
     }
 
     /// The exit status, if the program exits within `patience`.

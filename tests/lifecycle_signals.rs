@@ -20,12 +20,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const PATIENCE: Duration = Duration::from_secs(20);
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// Sends `signal` to this test's own process.
 fn send(signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &std::process::id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    rutina_tests::send_signal(std::process::id(), signal);
 }
 
 /// Tells `told` its name when cancelled, then takes an hour to stop.

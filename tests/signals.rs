@@ -14,12 +14,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Sends `signal` to this test's own process.
 fn send(signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &std::process::id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    rutina_tests::send_signal(std::process::id(), signal);
 }
 
 fn draining_server(
