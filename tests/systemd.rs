@@ -66,11 +66,7 @@ impl Service {
     }
 
     fn signal(&self, signal: &str) {
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -s {signal} {}", self.child.id())])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        rutina_tests::send_signal(self.child.id(), signal);
     }
 
     /// Everything received during `period`.
