@@ -20,6 +20,21 @@ async fn replica(server: &PostgresServer) -> Postgres {
     Postgres::connect(&server.url()).await.expect("connect to the test server").ttl(TTL)
 }
 
+/// `holder` polls `backend` for `key` until it gets it (another's lease on it expired):
+/// its fencing token.
+async fn acquire_once_expired(backend: &Postgres, key: &str, holder: &str) -> u64 {
+    timeout(PATIENCE, async {
+        loop {
+            if let Some(token) = backend.acquire(key, holder).await.unwrap() {
+                break token;
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the lease expires")
+}
+
 /// Runs a blocking server command (`pg_ctl`) off the runtime's threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("the server command does not panic")
@@ -95,16 +110,7 @@ async fn an_expired_lease_goes_to_the_other_replica_and_is_not_renewed() {
     let sent = Instant::now();
     let token = a.acquire("job", "a").await.unwrap().expect("a free key");
     // B polls until it gets the lease: not before the TTL has passed.
-    let token_b = timeout(PATIENCE, async {
-        loop {
-            if let Some(token) = b.acquire("job", "b").await.unwrap() {
-                break token;
-            }
-            sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the lease expires");
+    let token_b = acquire_once_expired(&b, "job", "b").await;
     let waited = sent.elapsed();
     assert!(waited >= TTL, "B acquired after {waited:?}, before the TTL");
     assert!(waited < TTL + Duration::from_secs(5), "B acquired only after {waited:?}");
@@ -149,16 +155,7 @@ async fn a_holder_paused_past_its_deadline_sees_the_loss_at_once_and_cannot_rene
     let token = timeout(PATIENCE, a.acquire(&stop)).await.unwrap().expect("acquired");
 
     // A is paused (nothing of it runs) while its lease expires and B takes it.
-    let token_b = timeout(PATIENCE, async {
-        loop {
-            if let Some(token) = b.acquire("job", "b").await.unwrap() {
-                break token;
-            }
-            sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the lease expires");
+    let token_b = acquire_once_expired(&b, "job", "b").await;
     assert!(token_b > token);
 
     // A resumes: its first poll reports the loss, without waiting for the database.
