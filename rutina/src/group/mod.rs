@@ -463,7 +463,7 @@ impl Group {
         if self.phase() != RUNNING {
             return true;
         }
-        if self.token_shared.load(Ordering::Acquire) && self.token.is_cancelled() {
+        if self.cancelled_from_outside() {
             self.begin_shutdown(ShutdownReason::Cancelled);
             return true;
         }
@@ -701,7 +701,7 @@ impl View for Group {
         Group::is_live(self)
     }
     fn is_shutting_down(&self) -> bool {
-        self.phase() != RUNNING || (self.token_shared.load(Ordering::Acquire) && self.token.is_cancelled())
+        self.phase() != RUNNING || self.cancelled_from_outside()
     }
     fn watch_shutdown(&self) -> watch::Receiver<bool> {
         Group::watch_shutdown(self)
