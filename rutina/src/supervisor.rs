@@ -320,15 +320,11 @@ impl Supervisor {
                     return ends(membership, outcome);
                 }
                 membership.group.observers.report(&membership.member, *attempt, &outcome);
-                let Some(pause) = plan.next_pause(ok, &membership.member) else {
+                let Some((pause, delay)) = plan.next_pause(ok, &membership.member) else {
                     tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
                     return ends(membership, outcome);
                 };
                 *attempt = attempt.saturating_add(1);
-                let delay = match pause {
-                    Pause::Until { until, .. } => until.saturating_duration_since(Instant::now()),
-                    Pause::Yield | Pause::Never => Duration::ZERO,
-                };
                 membership.group.observers.restarting(&membership.member, *attempt, delay);
                 plan.pause = Some(pause);
                 true
@@ -484,19 +480,24 @@ impl Plan {
         Some(Limits { watch: self.watch.as_mut()?, keeper: self.keeper.as_mut() })
     }
 
-    /// The pause before `member`'s next run: the schedule's next tick, or the backoff.
-    /// `None`: the schedule has no time left.
-    fn next_pause(&mut self, ok: bool, member: &Member) -> Option<Pause> {
+    /// The pause before `member`'s next run, the schedule's next tick or the backoff, and
+    /// how long it lasts from now. `None`: the schedule has no time left.
+    fn next_pause(&mut self, ok: bool, member: &Member) -> Option<(Pause, Duration)> {
         if let Some(schedule) = &self.schedule {
-            let until = schedule.next(Some(member.run_started_at()), Instant::now())?;
-            return Some(Pause::Until { until, scheduled: true });
+            let now = Instant::now();
+            let until = schedule.next(Some(member.run_started_at()), now)?;
+            return Some((Pause::Until { until, scheduled: true }, until.saturating_duration_since(now)));
         }
-        let delay = self.backoff.delay(ok, || Instant::now().saturating_duration_since(member.run_started_at()));
-        Some(if delay.is_zero() {
-            Pause::Yield
-        } else {
-            Pause::Until { until: Instant::now() + delay, scheduled: false }
-        })
+        // The clock is read once, and only if the backoff needs it.
+        let mut now = None;
+        let delay = self
+            .backoff
+            .delay(ok, || now.get_or_insert_with(Instant::now).saturating_duration_since(member.run_started_at()));
+        if delay.is_zero() {
+            return Some((Pause::Yield, Duration::ZERO));
+        }
+        let until = now.unwrap_or_else(Instant::now) + delay;
+        Some((Pause::Until { until, scheduled: false }, delay))
     }
 
     /// A singleton that stood by for its lease: a schedule's tick that passed meanwhile is
