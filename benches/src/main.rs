@@ -198,6 +198,18 @@ fn interleaved(sizes: &Sizes, mut measure: impl FnMut(Imp) -> f64) -> Stats {
     Stats { median: samples.map(median), low, high }
 }
 
+/// Times scenario `$scenario($args)` as implemented by `$imp`: rutina, raw tokio or tgs
+/// (each module has it under the same name).
+macro_rules! time_of {
+    ($rt:expr, $imp:expr, $scenario:ident($($arg:expr),*)) => {
+        match $imp {
+            Imp::Rutina => sample($rt, with_rutina::$scenario($($arg),*)),
+            Imp::Raw => sample($rt, raw::$scenario($($arg),*)),
+            Imp::Tgs => sample($rt, tgs::$scenario($($arg),*)),
+        }
+    };
+}
+
 fn run(sizes: &Sizes) -> Vec<Row> {
     let rt = runtime();
     let wants = |scenario: &str| sizes.only.as_deref().is_none_or(|only| scenario.contains(only));
@@ -206,14 +218,7 @@ fn run(sizes: &Sizes) -> Vec<Row> {
     // As users meet them: routines running, parked on their contexts, when the shutdown
     // (or the failure) comes; raw tokio with a child token per task; the whole time.
     for n in sizes.parked.into_iter().filter(|_| wants("fan-out")) {
-        let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::fan_out_parked(n)),
-                Imp::Raw => sample(&rt, raw::fan_out_parked(n)),
-                Imp::Tgs => sample(&rt, tgs::fan_out_parked(n)),
-            };
-            d.as_secs_f64()
-        });
+        let values = interleaved(sizes, |imp| time_of!(&rt, imp, fan_out_parked(n)).as_secs_f64());
         rows.push(Row {
             name: format!("fan-out, parked, N = {}", count(n)),
             unit: Unit::Seconds,
@@ -222,14 +227,7 @@ fn run(sizes: &Sizes) -> Vec<Row> {
         });
     }
     for n in sizes.parked.into_iter().filter(|_| wants("failure")) {
-        let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::failure_whole(n)),
-                Imp::Raw => sample(&rt, raw::failure_whole(n)),
-                Imp::Tgs => sample(&rt, tgs::failure_whole(n)),
-            };
-            d.as_secs_f64()
-        });
+        let values = interleaved(sizes, |imp| time_of!(&rt, imp, failure_whole(n)).as_secs_f64());
         rows.push(Row {
             name: format!("failure propagation, whole, N = {}", count(n)),
             unit: Unit::Seconds,
@@ -241,14 +239,7 @@ fn run(sizes: &Sizes) -> Vec<Row> {
     // Round 1's gentler scenarios, kept for comparison: the shutdown comes before the
     // routines were ever polled, and the raw baseline shares one token.
     for n in sizes.fan_out.into_iter().filter(|_| wants("fan-out")) {
-        let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::fan_out(n)),
-                Imp::Raw => sample(&rt, raw::fan_out(n)),
-                Imp::Tgs => sample(&rt, tgs::fan_out(n)),
-            };
-            d.as_secs_f64()
-        });
+        let values = interleaved(sizes, |imp| time_of!(&rt, imp, fan_out(n)).as_secs_f64());
         rows.push(Row {
             name: format!("fan-out, unpolled, N = {}", count(n)),
             unit: Unit::Seconds,
@@ -259,14 +250,7 @@ fn run(sizes: &Sizes) -> Vec<Row> {
 
     let restarts = sizes.restarts;
     if wants("restart") {
-        let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::restart(restarts)),
-                Imp::Raw => sample(&rt, raw::restart(restarts)),
-                Imp::Tgs => sample(&rt, tgs::restart(restarts)),
-            };
-            d.as_secs_f64()
-        });
+        let values = interleaved(sizes, |imp| time_of!(&rt, imp, restart(restarts)).as_secs_f64());
         rows.push(Row {
             name: format!("restart churn, {} restarts", count(restarts as usize)),
             unit: Unit::Seconds,
@@ -293,14 +277,7 @@ fn run(sizes: &Sizes) -> Vec<Row> {
 
     let n = sizes.failure;
     if wants("failure") {
-        let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::failure(n)),
-                Imp::Raw => sample(&rt, raw::failure(n)),
-                Imp::Tgs => sample(&rt, tgs::failure(n)),
-            };
-            d.as_secs_f64()
-        });
+        let values = interleaved(sizes, |imp| time_of!(&rt, imp, failure(n)).as_secs_f64());
         rows.push(Row {
             name: format!("failure propagation, from the failure, N = {}", count(n)),
             unit: Unit::Seconds,
@@ -323,12 +300,8 @@ fn run(sizes: &Sizes) -> Vec<Row> {
     let (n, stuck, grace) = (sizes.grace_n, sizes.grace_stuck, sizes.grace);
     if wants("grace") {
         let values = interleaved(sizes, |imp| {
-            let d = match imp {
-                Imp::Rutina => sample(&rt, with_rutina::grace(n, stuck, grace)),
-                Imp::Raw => sample(&rt, raw::grace(n, stuck, grace)),
-                Imp::Tgs => sample(&rt, tgs::grace(n, stuck, grace)),
-            };
-            (d.as_secs_f64() - grace.as_secs_f64()).max(0.0)
+            let took = time_of!(&rt, imp, grace(n, stuck, grace));
+            (took.as_secs_f64() - grace.as_secs_f64()).max(0.0)
         });
         rows.push(Row {
             name: format!("grace {grace:?}, {stuck} of {} stuck: past grace", count(n)),
