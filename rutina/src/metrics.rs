@@ -291,11 +291,11 @@ mod recording {
 
         /// Run `attempt` of `routine` begins: running (or stopping). The start of a
         /// restart was recorded by `run_started`, with the clock read it made.
-        pub(crate) fn run_began(&self, routine: &Arc<str>, attempt: u32, health: &Health) {
+        pub(crate) fn run_began<'a>(&self, routine: impl FnOnce() -> &'a Arc<str>, attempt: u32, health: &Health) {
             if attempt == 1 {
                 self.run_started(Instant::now(), health);
             } else {
-                self.handles().restarted(routine);
+                self.handles().restarted(routine());
             }
             self.set_activity(Activity::Running);
         }
@@ -306,9 +306,14 @@ mod recording {
         }
 
         /// The current run of `routine` ended with `outcome`.
-        pub(crate) fn run_finished(&self, routine: &Arc<str>, outcome: &Outcome, health: &Health) {
+        pub(crate) fn run_finished<'a>(
+            &self,
+            routine: impl FnOnce() -> &'a Arc<str>,
+            outcome: &Outcome,
+            health: &Health,
+        ) {
             let started = health.at(self.run_started.load(Ordering::Acquire));
-            self.handles().run_finished(routine, outcome, Instant::now().saturating_duration_since(started));
+            self.handles().run_finished(routine(), outcome, Instant::now().saturating_duration_since(started));
         }
 
         fn handles(&self) -> &RoutineMetrics {
@@ -353,13 +358,19 @@ mod silent {
         pub(crate) fn run_stopping(&self) {}
 
         #[inline(always)]
-        pub(crate) fn run_began(&self, _routine: &Arc<str>, _attempt: u32, _health: &Health) {}
+        pub(crate) fn run_began<'a>(&self, _routine: impl FnOnce() -> &'a Arc<str>, _attempt: u32, _health: &Health) {}
 
         #[inline(always)]
         pub(crate) fn run_started(&self, _at: Instant, _health: &Health) {}
 
         #[inline(always)]
-        pub(crate) fn run_finished(&self, _routine: &Arc<str>, _outcome: &Outcome, _health: &Health) {}
+        pub(crate) fn run_finished<'a>(
+            &self,
+            _routine: impl FnOnce() -> &'a Arc<str>,
+            _outcome: &Outcome,
+            _health: &Health,
+        ) {
+        }
     }
 
     #[inline(always)]

@@ -52,13 +52,14 @@ impl Observers {
     }
 
     pub(crate) fn started(&self, member: &Member, attempt: u32) {
-        member.tracking().run_began(member.name(), attempt, &member.health);
+        // The name only if the metrics want it: an unnamed routine's is made on first use.
+        member.tracking().run_began(|| member.name(), attempt, &member.health);
         tracing::debug!(target: "rutina", id = member.id.get(), name = %member.name(), attempt, "run started");
         self.event(|| Event::Started { id: member.id, name: member.name().to_string(), attempt });
     }
 
     pub(crate) fn finished(&self, member: &Member, attempt: u32, outcome: &Outcome) {
-        member.tracking().run_finished(member.name(), outcome, &member.health);
+        member.tracking().run_finished(|| member.name(), outcome, &member.health);
         // The name only inside the macros, which skip their fields when the level is
         // off: an unnamed routine's name is made on first use.
         let id = member.id.get();
