@@ -2,13 +2,14 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::CancelReason;
 use crate::Id;
 use crate::health::Health;
-use crate::member::{Joining, Member};
+use crate::member::{Cancellable, Cancelled, Joining, Member};
 use crate::monitor::{Monitor, Operator};
 
 /// The context of one run of a routine: who it is, which attempt this is, and the
@@ -18,8 +19,8 @@ use crate::monitor::{Monitor, Operator};
 /// when the group shuts down, when the routine is [killed](crate::Rutina::kill), or
 /// when the run exceeds its [timeout](crate::RunOptions::timeout).
 ///
-/// `Context` is cheap to clone (two reference counts) and `Send + Sync`; clones share
-/// the cancellation state.
+/// `Context` is one pointer, cheap to clone (a reference count) and `Send + Sync`;
+/// clones share the cancellation state.
 ///
 /// # Testing a routine without an orchestrator
 ///
@@ -42,10 +43,63 @@ use crate::monitor::{Monitor, Operator};
 /// ```
 #[derive(Clone)]
 pub struct Context {
-    member: Arc<Member>,
-    /// The run's own token when it differs from the routine's (runs with a timeout).
+    // One pointer: a routine's future keeps its context twice (the argument, and the
+    // local it is moved to), and a routine that waits for its cancellation keeps little
+    // else.
+    scope: Arc<Scope>,
+}
+
+/// The run a context is of. The supervisor keeps one and hands it to each run in turn,
+/// moving it on to the next run when no context of the last is left (as is usual), so
+/// that a restart allocates nothing; a run whose last context lives on, or that has a
+/// token of its own, gets a new one.
+pub(crate) struct Scope {
+    pub(crate) member: Arc<Member>,
+    /// Written only while the supervisor's is the only reference.
+    attempt: AtomicU32,
+    /// The run's own token when it differs from the routine's (runs with a timeout, a
+    /// heartbeat, a lease).
     run_token: Option<CancellationToken>,
-    attempt: u32,
+}
+
+impl Scope {
+    pub(crate) fn new(member: Arc<Member>, attempt: u32, run_token: Option<CancellationToken>) -> Scope {
+        Scope { member, attempt: AtomicU32::new(attempt), run_token }
+    }
+
+    /// The context of run `attempt` of the same routine, whose own token is `run_token`
+    /// if it has one: `scope` itself, moved on, if nothing else refers to it.
+    pub(crate) fn next(scope: &mut Arc<Scope>, attempt: u32, run_token: Option<CancellationToken>) -> Context {
+        // Only the supervisor makes contexts from its scope: with no other reference
+        // left, none can appear meanwhile.
+        if Arc::strong_count(scope) == 1 && run_token.is_none() && scope.run_token.is_none() {
+            scope.attempt.store(attempt, Ordering::Relaxed);
+        } else {
+            *scope = Arc::new(Scope::new(scope.member.clone(), attempt, run_token));
+        }
+        Context { scope: scope.clone() }
+    }
+
+    fn attempt(&self) -> u32 {
+        self.attempt.load(Ordering::Relaxed)
+    }
+}
+
+impl Cancellable for Scope {
+    fn member(&self) -> &Member {
+        &self.member
+    }
+
+    fn made_token(&self) -> Option<&CancellationToken> {
+        self.run_token.as_ref().or_else(|| self.member.made_token())
+    }
+
+    fn is_cancelled(&self) -> bool {
+        match &self.run_token {
+            Some(token) => token.is_cancelled(),
+            None => self.member.is_cancelled(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -53,17 +107,13 @@ impl std::fmt::Debug for Context {
         f.debug_struct("Context")
             .field("id", &self.id())
             .field("name", &self.name())
-            .field("attempt", &self.attempt)
+            .field("attempt", &self.attempt())
             .field("cancelled", &self.is_cancelled())
             .finish()
     }
 }
 
 impl Context {
-    pub(crate) fn new(member: Arc<Member>, attempt: u32, run_token: Option<CancellationToken>) -> Self {
-        Context { member, run_token, attempt }
-    }
-
     /// A context that belongs to no orchestrator: id `#0`, name `"detached"`,
     /// attempt 1 and a fresh token that nothing cancels but you.
     ///
@@ -85,24 +135,25 @@ impl Context {
             reload: false,
             health: Arc::new(Health::detached()),
         };
-        Context::new(Arc::new(Member::detached(Id::DETACHED, joining, token)), 1, None)
+        let member = Arc::new(Member::detached(Id::DETACHED, joining, token));
+        Context { scope: Arc::new(Scope::new(member, 1, None)) }
     }
 
     /// The routine's id: the one [`Rutina::go`](crate::Rutina::go) returned. It stays the
     /// same across restarts.
     pub fn id(&self) -> Id {
-        self.member.id
+        self.scope.member.id
     }
 
     /// The routine's name: [`RunOptions::name`](crate::RunOptions::name), the fn name for
     /// `#[rutina::routine]` items, or `routine-<id>` for closures.
     pub fn name(&self) -> &str {
-        self.member.name()
+        self.scope.member.name()
     }
 
     /// Which run this is: 1 for the first, 2 for the first restart, and so on.
     pub fn attempt(&self) -> u32 {
-        self.attempt
+        self.scope.attempt()
     }
 
     /// The run's cancellation token. Hand out [child tokens](CancellationToken::child_token)
@@ -130,9 +181,9 @@ impl Context {
     /// # }
     /// ```
     pub fn token(&self) -> &CancellationToken {
-        match &self.run_token {
+        match &self.scope.run_token {
             Some(token) => token,
-            None => self.member.token(),
+            None => self.scope.member.token(),
         }
     }
 
@@ -146,29 +197,8 @@ impl Context {
     /// }
     /// # }
     /// ```
-    // Not an `async fn`: its future would be 8 bytes larger, in the state of every
-    // routine that waits for its cancellation.
-    #[allow(clippy::manual_async_fn)]
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + '_ {
-        // With a token (the run's own, or the routine's once made), the token tells;
-        // without, the routine's wakeups do, and no token is needed. The two waits are in
-        // scopes of their own, so that they share their room in the future.
-        async move {
-            loop {
-                if let Some(token) = self.made_token() {
-                    return token.cancelled().await;
-                }
-                // Created before anything is read again: it sees every wakeup after that.
-                let wakeup = self.member.wakeup();
-                if self.made_token().is_some() {
-                    continue;
-                }
-                if self.member.is_cancelled() {
-                    return;
-                }
-                wakeup.await;
-            }
-        }
+        Cancelled::new(&*self.scope)
     }
 
     /// Tells the group this routine is ready (listening, connected, warmed up). Only
@@ -177,7 +207,7 @@ impl Context {
     /// feature, `READY=1` is sent then). Idempotent; a no-op for other routines and for
     /// detached contexts. Readiness is sticky: it survives restarts.
     pub fn ready(&self) {
-        self.member.mark_ready();
+        self.scope.member.mark_ready();
     }
 
     /// Like [`cancelled`](Context::cancelled), but owning what it waits on: a
@@ -197,17 +227,9 @@ impl Context {
         self.token().clone().cancelled_owned()
     }
 
-    /// The run's token, if it has one: its own, or its routine's once made.
-    fn made_token(&self) -> Option<&CancellationToken> {
-        self.run_token.as_ref().or_else(|| self.member.made_token())
-    }
-
     /// Whether this run has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        match &self.run_token {
-            Some(token) => token.is_cancelled(),
-            None => self.member.is_cancelled(),
-        }
+        self.scope.is_cancelled()
     }
 
     /// Tells the group this run is alive, for routines with a
@@ -215,7 +237,7 @@ impl Context {
     /// is hung. A store to memory, cheap enough for every iteration of a loop; a no-op for
     /// routines without a heartbeat and for detached contexts.
     pub fn heartbeat(&self) {
-        self.member.beat();
+        self.scope.member.beat();
     }
 
     /// A [singleton](crate::RunOptions::singleton) routine's fencing token while its
@@ -224,7 +246,7 @@ impl Context {
     /// fencing_token <= $token`, a compare-and-set) rejects a replica that lost the lease
     /// and has not stopped yet. `None` for other routines.
     pub fn fencing_token(&self) -> Option<u64> {
-        self.member.fencing_token()
+        self.scope.member.fencing_token()
     }
 
     /// Why this run was asked to stop; `None` while it was not. The first cause counts:
@@ -253,7 +275,7 @@ impl Context {
     /// # }
     /// ```
     pub fn cancel_reason(&self) -> Option<CancelReason> {
-        self.is_cancelled().then(|| self.member.cancel_reason(self.attempt))
+        self.is_cancelled().then(|| self.scope.member.cancel_reason(self.scope.attempt()))
     }
 
     /// A read-only view of the routine's group — readiness, liveness, shutdown, status —
@@ -272,7 +294,7 @@ impl Context {
     /// }
     /// ```
     pub fn monitor(&self) -> Monitor {
-        self.member.monitor()
+        self.scope.member.monitor()
     }
 
     /// A handle that restarts, reloads, kills and shuts down as the group's
@@ -280,6 +302,6 @@ impl Context {
     /// for the admin endpoint a routine serves. For a detached context, an operator of no
     /// group.
     pub fn operator(&self) -> Operator {
-        self.member.operator()
+        self.scope.member.operator()
     }
 }

@@ -42,17 +42,7 @@ pub(crate) struct Health {
     reloading: AtomicUsize,
     /// Notified when the group becomes ready.
     pub(crate) became_ready: Notify,
-    /// Wake the runs waiting for their routine's cancellation: one for each slice of the
-    /// routines (by id), shared, rather than one for each routine (its room, in every
-    /// routine).
-    wakeups: [Notify; WAKEUPS],
 }
-
-/// How many slices of routines share a wakeup.
-const WAKEUPS: usize = 64;
-
-/// `1 << WAKEUP_RUN` routines in a row share a wakeup.
-const WAKEUP_RUN: u32 = 8;
 
 impl Default for Health {
     fn default() -> Health {
@@ -66,7 +56,6 @@ impl Default for Health {
             hung: AtomicUsize::new(0),
             reloading: AtomicUsize::new(0),
             became_ready: Notify::new(),
-            wakeups: std::array::from_fn(|_| Notify::new()),
         }
     }
 }
@@ -92,20 +81,6 @@ impl Health {
     /// A monitor of the group.
     pub(crate) fn monitor(&self) -> Monitor {
         self.operator().monitor()
-    }
-
-    /// The wakeups of routine `id`'s runs: routines started one after the other share
-    /// theirs, so that a shutdown wakes them (and their tasks end) in the order they were
-    /// started, each next to the last in memory.
-    pub(crate) fn wakeups(&self, id: crate::Id) -> &Notify {
-        &self.wakeups[((id.get() >> WAKEUP_RUN) % WAKEUPS as u64) as usize]
-    }
-
-    /// Wakes every run waiting for its routine's cancellation (the group cancels them all).
-    pub(crate) fn wake_all(&self) {
-        for wakeups in &self.wakeups {
-            wakeups.notify_waiters();
-        }
     }
 
     /// `at`, as nanoseconds after the epoch.

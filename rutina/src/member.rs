@@ -6,13 +6,16 @@
 //! of its own, never the group's: a routine's runs and restarts touch no lock that other
 //! routines take.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::Id;
 use crate::error::SharedError;
@@ -76,10 +79,10 @@ pub(crate) struct Member {
     /// `RELOAD_PENDING`: set and cleared.
     flags: AtomicU32,
 
-    /// How to abort the routine's task, known once it is spawned. A mutex, not a
-    /// `OnceLock`: it is set once per routine, and a `OnceLock`'s setting costs three
-    /// times an uncontended lock.
-    abort: Mutex<Option<AbortHandle>>,
+    /// How to abort the routine's task, and who waits for its cancellation. A mutex,
+    /// not a `OnceLock`: the abort handle is set once per routine, and a `OnceLock`'s
+    /// setting costs three times an uncontended lock.
+    task: Mutex<Task>,
     /// The current (or last) run: 0 before the first (shown as 1).
     attempt: AtomicU32,
     /// When the current run began, nanoseconds after the group's epoch: when the routine
@@ -99,6 +102,19 @@ pub(crate) struct Member {
     tracking: Tracking,
 }
 
+/// The routine's task, as its member knows it.
+#[derive(Default)]
+struct Task {
+    /// How to abort it, known once it is spawned.
+    abort: Option<AbortHandle>,
+    /// The waker of the wait for the routine's cancellation that waits on the routine
+    /// itself (its run's [`Cancelled`]; most routines have one at most): a slot of the
+    /// routine's own, not a share of a group-wide `Notify`, so that waiting takes no lock
+    /// other routines take and a shutdown wakes each routine once. Other waits at the same
+    /// time wait on the routine's token.
+    waiter: Option<Waker>,
+}
+
 /// What a routine makes when it first needs it.
 #[derive(Default)]
 struct Lazy {
@@ -107,9 +123,9 @@ struct Lazy {
     /// The routine's token, made when first asked for (`Context::token`, a run's own
     /// token, a lease) and cancelled with the routine; from then on, cancelling it (as a
     /// routine may do to stop itself, or a detached context's user does) cancels the
-    /// routine too. Most routines only wait for their cancellation, on the group's
-    /// wakeups (`Health::wakeups`): they never need a token, nor the lock of a shared
-    /// parent token that making and dropping a child token takes.
+    /// routine too. Most routines only wait for their cancellation, in their waiter slot
+    /// (`Task::waiter`): they never need a token, nor the lock of a shared parent token
+    /// that making and dropping a child token takes.
     token: OnceLock<CancellationToken>,
 }
 
@@ -175,7 +191,7 @@ impl Member {
             id,
             lazy,
             flags: AtomicU32::new(flags),
-            abort: Mutex::new(None),
+            task: Mutex::new(Task::default()),
             attempt: AtomicU32::new(0),
             // Stamped by the routine's task (`began`): no clock read on the caller's way
             // through `go`.
@@ -223,7 +239,7 @@ impl Member {
             let fencing = rare.fencing.as_ref().map(|token| AtomicU64::new(token.load(Ordering::Acquire)));
             Box::new(Rare { grace: rare.grace, run_cancelled: AtomicU64::new(0), heartbeat, fencing })
         });
-        let abort = Mutex::new(lock(&self.abort).clone());
+        let task = Mutex::new(Task { abort: lock(&self.task).abort.clone(), waiter: None });
         let flags = self.flags.load(Ordering::Acquire);
         let mut keep = READY | RELOADS | GATE | STATUS | FAILING | WAITING;
         // A readiness gate restarted by a reload passes its gate again.
@@ -241,7 +257,7 @@ impl Member {
             id: self.id,
             lazy,
             flags: AtomicU32::new(flags & keep | pending),
-            abort,
+            task,
             attempt: AtomicU32::new(self.attempt.load(Ordering::Acquire)),
             run_started: AtomicU64::new(self.run_started.load(Ordering::Acquire)),
             status: Mutex::new(lock(&self.status).take()),
@@ -312,39 +328,41 @@ impl Member {
         self.has(CANCELLED) || self.made_token().is_some_and(CancellationToken::is_cancelled)
     }
 
-    /// Cancels the routine: its waiters wake and its token, if made, is cancelled;
+    /// Cancels the routine: its waiter wakes and its token, if made, is cancelled;
     /// `false` if it already was.
     pub(crate) fn cancel(&self) -> bool {
-        let cancelled = self.cancel_unwoken();
-        if cancelled {
-            self.wake();
-        }
-        cancelled
-    }
-
-    /// Cancels the routine, but leaves its waiters to the caller, who wakes them all
-    /// once (`Health::wake_all`) after cancelling many.
-    pub(crate) fn cancel_unwoken(&self) -> bool {
         if self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED != 0 {
             return false;
         }
         if let Some(token) = self.made_token() {
             token.cancel();
         }
+        self.wake();
         true
     }
 
-    /// Wakes the routine's waiters, for them to look again (it was cancelled, or a run's
-    /// own token was). The wakeups are the group's, shared by a slice of its routines:
-    /// the others wake too, look, and wait again.
+    /// Wakes the routine's waiter, for it to look again: the routine was cancelled, a
+    /// run's own token was, or the routine's token was made.
     pub(crate) fn wake(&self) {
-        self.health.wakeups(self.id).notify_waiters();
+        // Taken under the lock, woken outside it.
+        let waiter = lock(&self.task).waiter.take();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
     }
 
-    /// A future for the runs waiting on the routine's wakeups: created before they look
-    /// at their cancellation, it sees every wakeup after that.
-    pub(crate) fn wakeup(&self) -> tokio::sync::futures::Notified<'_> {
-        self.health.wakeups(self.id).notified()
+    /// Makes `waker` the routine's waiter, woken by the next [`wake`](Member::wake);
+    /// `false` if another task's waker is already (a wait of the routine's that may still
+    /// be waiting, or one that was dropped: the slot cannot tell them apart).
+    fn wait_with(&self, waker: &Waker) -> bool {
+        let mut task = lock(&self.task);
+        match &task.waiter {
+            Some(waiter) => waiter.will_wake(waker),
+            None => {
+                task.waiter = Some(waker.clone());
+                true
+            }
+        }
     }
 
     /// The routine's token, if it was made.
@@ -356,8 +374,8 @@ impl Member {
     pub(crate) fn token(&self) -> &CancellationToken {
         let lazy = self.lazy();
         if lazy.token.get().is_none() && lazy.token.set(CancellationToken::new()).is_ok() {
-            // Waiters of the routine's wakeups wait on the token from now on: cancelling
-            // it is a cancellation too.
+            // The routine's waiter waits on the token from now on: cancelling it is a
+            // cancellation too.
             self.wake();
         }
         let token = lazy.token.get_or_init(CancellationToken::new);
@@ -369,21 +387,8 @@ impl Member {
     }
 
     /// Completes when the routine is cancelled.
-    pub(crate) async fn cancelled(&self) {
-        loop {
-            if let Some(token) = self.made_token() {
-                return token.cancelled().await;
-            }
-            // Created before anything is read again: it sees every wakeup after that.
-            let wakeup = self.wakeup();
-            if self.made_token().is_some() {
-                continue;
-            }
-            if self.has(CANCELLED) {
-                return;
-            }
-            wakeup.await;
-        }
+    pub(crate) fn cancelled(&self) -> Cancelled<'_, Member> {
+        Cancelled::new(self)
     }
 
     /// Whether the routine is marked for reload.
@@ -481,11 +486,11 @@ impl Member {
     /// before the task was known.
     pub(crate) fn set_abort_handle(&self, handle: AbortHandle) {
         // Under the lock: an `abort` that sets its flag after this check finds the handle.
-        let mut slot = lock(&self.abort);
+        let mut task = lock(&self.task);
         if self.is_aborted() {
             handle.abort();
         }
-        *slot = Some(handle);
+        task.abort = Some(handle);
     }
 
     /// Aborts the routine's task (now, or as soon as it is known); `false` if it already
@@ -494,7 +499,7 @@ impl Member {
         if !self.set(ABORTED) {
             return false;
         }
-        if let Some(handle) = lock(&self.abort).as_ref() {
+        if let Some(handle) = lock(&self.task).abort.as_ref() {
             handle.abort();
         }
         true
@@ -709,6 +714,81 @@ impl Member {
             consecutive_failures,
             started_at: self.health.at(started),
             run_started_at: self.health.at(run_started),
+        }
+    }
+}
+
+/// What waits for its cancellation: a routine (its [`Member`]), or one of its runs
+/// (`context::Scope`, whose own token, if any, tells instead of the routine's).
+pub(crate) trait Cancellable: Sync {
+    /// The routine.
+    fn member(&self) -> &Member;
+
+    /// The token whose cancellation is this one's, if made: a run's own, or the routine's.
+    fn made_token(&self) -> Option<&CancellationToken>;
+
+    /// Whether this is cancelled.
+    fn is_cancelled(&self) -> bool;
+}
+
+impl Cancellable for Member {
+    fn member(&self) -> &Member {
+        self
+    }
+
+    fn made_token(&self) -> Option<&CancellationToken> {
+        Member::made_token(self)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        Member::is_cancelled(self)
+    }
+}
+
+/// Completes when what it waits for is cancelled.
+///
+/// Without a token, it waits in its routine's waiter slot: two pointers in the state of
+/// every routine that waits for its cancellation, no allocation, no lock but the
+/// routine's own. With a token (a run's own, the routine's once made, or made because
+/// another task already waits in the slot), the token tells; its wait is boxed, since
+/// it is many times the size of the slot's.
+pub(crate) struct Cancelled<'a, C: ?Sized> {
+    of: &'a C,
+    on_token: Option<Pin<Box<WaitForCancellationFuture<'a>>>>,
+}
+
+impl<'a, C: Cancellable + ?Sized> Cancelled<'a, C> {
+    pub(crate) fn new(of: &'a C) -> Self {
+        Cancelled { of, on_token: None }
+    }
+}
+
+impl<C: Cancellable + ?Sized> Future for Cancelled<'_, C> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if let Some(on_token) = this.on_token.as_mut() {
+                return on_token.as_mut().poll(cx);
+            }
+            if let Some(token) = this.of.made_token() {
+                this.on_token = Some(Box::pin(token.cancelled()));
+                continue;
+            }
+            let member = this.of.member();
+            if !member.wait_with(cx.waker()) {
+                // Another task waits in the slot: making the token wakes it, and both
+                // wait on the token from now on.
+                this.on_token = Some(Box::pin(member.token().cancelled()));
+                continue;
+            }
+            // Read after the waker is in its slot: a cancellation (or a token made) after
+            // this read wakes it.
+            if this.of.made_token().is_some() {
+                continue;
+            }
+            return if this.of.is_cancelled() { Poll::Ready(()) } else { Poll::Pending };
         }
     }
 }

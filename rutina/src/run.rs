@@ -158,9 +158,8 @@ impl Watch {
         }
         if !self.token.is_cancelled() {
             member.run_cancelled(self.attempt, reason);
+            // The run's waits are on this token (`Cancelled`).
             self.token.cancel();
-            // The run's waiters wait on their routine's wakeups (and look at this token).
-            member.wake();
             member.run_stopping();
         }
         self.verdict = Some((outcome, now + self.grace));

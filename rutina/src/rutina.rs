@@ -125,7 +125,7 @@ impl Rutina {
         let Some((membership, lease)) = admitted else {
             return id;
         };
-        let member = membership.member.clone();
+        let member = membership.scope.member.clone();
         let supervisor = supervise(routine, options, membership, lease);
         // Built with `--cfg tokio_unstable`, the task carries the routine's name
         // (tokio-console).

@@ -128,13 +128,13 @@ impl Supervisor {
             {
                 let held = keeper.fencing_token().is_some();
                 membership.settled();
-                membership.member.standby(true);
+                membership.scope.member.standby(true);
                 membership.ending.between_runs = true;
-                let fencing = Box::pin(keeper.acquire(membership.member.token())).await;
-                membership.member.standby(false);
-                membership.member.set_fencing_token(fencing);
+                let fencing = Box::pin(keeper.acquire(membership.scope.member.token())).await;
+                membership.scope.member.standby(false);
+                membership.scope.member.set_fencing_token(fencing);
                 if !held {
-                    plan.skip_missed_tick(&membership.member);
+                    plan.skip_missed_tick(&membership.scope.member);
                 }
             }
             // The pause before this run. It stays in the plan until it is over.
@@ -146,19 +146,19 @@ impl Supervisor {
                     tokio::task::consume_budget().await;
                 }
                 Some(Pause::Never) => {
-                    tracing::warn!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule never matches; the routine does not run");
+                    tracing::warn!(target: "rutina", id = membership.scope.member.id.get(), name = %membership.scope.member.name(), "the schedule never matches; the routine does not run");
                     return None;
                 }
                 Some(Pause::Until { until, scheduled }) => {
                     membership.settled();
-                    membership.member.waiting(until, scheduled);
+                    membership.scope.member.waiting(until, scheduled);
                     membership.ending.between_runs = true;
                     let keeper = self.plan.as_deref_mut().and_then(|plan| plan.keeper.as_mut());
                     // Boxed: a timer inline would grow the state of every routine.
-                    let lost = Box::pin(pause_until(until, &membership.member, keeper)).await;
+                    let lost = Box::pin(pause_until(until, &membership.scope.member, keeper)).await;
                     if lost {
                         // Back to standby; the pause is still due.
-                        membership.member.set_fencing_token(None);
+                        membership.scope.member.set_fencing_token(None);
                         continue;
                     }
                 }
@@ -170,10 +170,10 @@ impl Supervisor {
             // A routine that `go` accepted always makes its first run, with its context
             // already cancelled if need be, so that it can tell it was stopped — unless
             // it waited for a schedule's first tick or a lease.
-            if (self.attempt > 1 || membership.ending.between_runs) && membership.member.is_cancelled() {
+            if (self.attempt > 1 || membership.ending.between_runs) && membership.scope.member.is_cancelled() {
                 // An operator's restart between runs: `attempt` is already the run about
                 // to be made (a policy's restart counted it), which is made now.
-                if membership.member.restart_requested() && membership.renew() {
+                if membership.scope.member.restart_requested() && membership.renew() {
                     continue;
                 }
                 // Notices a group token cancelled from outside.
@@ -199,7 +199,7 @@ impl Supervisor {
                 Some(Pause::Until { .. } | Pause::Never) => return None,
             },
         };
-        if (self.attempt > 1 || self.membership.ending.between_runs) && self.membership.member.is_cancelled() {
+        if (self.attempt > 1 || self.membership.ending.between_runs) && self.membership.scope.member.is_cancelled() {
             return None;
         }
         if let Some(plan) = self.plan.as_deref_mut() {
@@ -217,8 +217,8 @@ impl Supervisor {
             .plan
             .as_deref_mut()
             .and_then(|plan| plan.watch.as_mut())
-            .map(|watch| watch.begin(&membership.member, attempt));
-        let ctx = Context::new(membership.member.clone(), attempt, run_token);
+            .map(|watch| watch.begin(&membership.scope.member, attempt));
+        let ctx = membership.context(attempt, run_token);
         membership.ending.runs = attempt;
         if attempt == 1 {
             // The member already tells its first run (attempt 0 shows as 1): no lock.
@@ -226,12 +226,12 @@ impl Supervisor {
             membership.settled();
         } else {
             // The one clock read of a restart.
-            membership.member.restarted(attempt, Instant::now());
+            membership.scope.member.restarted(attempt, Instant::now());
         }
-        if membership.member.take_reload_pending() {
+        if membership.scope.member.take_reload_pending() {
             membership.group.health.reloaded();
         }
-        membership.group.observers.started(&membership.member, attempt);
+        membership.group.observers.started(&membership.scope.member, attempt);
         ctx
     }
 
@@ -265,34 +265,34 @@ impl Supervisor {
         if lease_lost {
             // Not the routine's fault, nor cured by restarting the process (the backend
             // is down for every replica): no crash loop, no liveness lost.
-            membership.member.run_interrupted(outcome.failure());
+            membership.scope.member.run_interrupted(outcome.failure());
         } else {
-            membership.member.run_ended(outcome.failure(), &membership.group.health);
+            membership.scope.member.run_ended(outcome.failure(), &membership.group.health);
         }
-        membership.group.observers.finished(&membership.member, *attempt, &outcome);
+        membership.group.observers.finished(&membership.scope.member, *attempt, &outcome);
 
         // An operator's restart: no policy; the routine runs again at once, and the
         // restart counts against no limit.
-        if membership.member.restart_requested() {
-            membership.group.observers.report(&membership.member, *attempt, &outcome);
+        if membership.scope.member.restart_requested() {
+            membership.group.observers.report(&membership.scope.member, *attempt, &outcome);
             if membership.renew() {
                 return again_uncounted(plan, attempt);
             }
             return ends(membership, outcome);
         }
-        if membership.member.is_killed() {
+        if membership.scope.member.is_killed() {
             // Rule 8: no policy; a failure still reaches the errors channel.
             return ends_told(membership, *attempt, outcome);
         }
         // A singleton that lost its lease: no policy; back to standby.
         if lease_lost && !membership.group.is_shutting_down() {
-            membership.group.observers.report(&membership.member, *attempt, &outcome);
+            membership.group.observers.report(&membership.scope.member, *attempt, &outcome);
             return again_uncounted(plan, attempt);
         }
         match if ok { *on_done } else { *on_error } {
             Policy::DoNothing => ends_told(membership, *attempt, outcome),
             Policy::Shutdown => {
-                membership.group.shutdown_by(&membership.member, *attempt, &outcome);
+                membership.group.shutdown_by(&membership.scope.member, *attempt, &outcome);
                 ends(membership, outcome)
             }
             Policy::Restart => {
@@ -306,12 +306,12 @@ impl Supervisor {
                 }
                 let restarts = *attempt - plan.uncounted;
                 if plan.max_count.is_some_and(|max| restarts > max) {
-                    membership.group.run_limit(&membership.member, *attempt, &outcome);
+                    membership.group.run_limit(&membership.scope.member, *attempt, &outcome);
                     return ends(membership, outcome);
                 }
                 if let Some(intensity) = plan.intensity_exceeded() {
                     membership.group.restart_intensity(
-                        &membership.member,
+                        &membership.scope.member,
                         *attempt,
                         &outcome,
                         intensity.max_restarts,
@@ -319,13 +319,13 @@ impl Supervisor {
                     );
                     return ends(membership, outcome);
                 }
-                membership.group.observers.report(&membership.member, *attempt, &outcome);
-                let Some((pause, delay)) = plan.next_pause(ok, &membership.member) else {
-                    tracing::info!(target: "rutina", id = membership.member.id.get(), name = %membership.member.name(), "the schedule has no time left; the routine ends");
+                membership.group.observers.report(&membership.scope.member, *attempt, &outcome);
+                let Some((pause, delay)) = plan.next_pause(ok, &membership.scope.member) else {
+                    tracing::info!(target: "rutina", id = membership.scope.member.id.get(), name = %membership.scope.member.name(), "the schedule has no time left; the routine ends");
                     return ends(membership, outcome);
                 };
                 *attempt = attempt.saturating_add(1);
-                membership.group.observers.restarting(&membership.member, *attempt, delay);
+                membership.group.observers.restarting(&membership.scope.member, *attempt, delay);
                 plan.pause = Some(pause);
                 true
             }
@@ -336,7 +336,7 @@ impl Supervisor {
     async fn finish(&mut self) {
         if let Some(keeper) = self.plan.as_deref_mut().and_then(Plan::keeper) {
             Box::pin(keeper.release()).await;
-            self.membership.member.set_fencing_token(None);
+            self.membership.scope.member.set_fencing_token(None);
         }
     }
 }
@@ -344,14 +344,14 @@ impl Supervisor {
 /// The routine ends with its run's `outcome` (already told to the observers): `false`,
 /// it does not run again.
 fn ends(membership: &mut Membership, outcome: Outcome) -> bool {
-    membership.ending.ended(outcome, &membership.member, &membership.group);
+    membership.ending.ended(outcome, &membership.scope.member, &membership.group);
     false
 }
 
 /// The routine ends with run `attempt`'s `outcome`, told to the observers first (events,
 /// logs, the errors channel): `false`, it does not run again.
 fn ends_told(membership: &mut Membership, attempt: u32, outcome: Outcome) -> bool {
-    membership.group.observers.report(&membership.member, attempt, &outcome);
+    membership.group.observers.report(&membership.scope.member, attempt, &outcome);
     ends(membership, outcome)
 }
 
@@ -389,7 +389,7 @@ async fn pause_until(until: Instant, member: &Member, keeper: Option<&mut Keeper
 /// grow the state of every routine). At level ERROR, so that it is enabled whenever any
 /// record of target `rutina` is: what the routine logs at any level carries its fields.
 fn run_span(membership: &Membership, attempt: u32) -> Option<Box<Span>> {
-    let member = &membership.member;
+    let member = &membership.scope.member;
     let span = tracing::error_span!(target: "rutina", "routine", name = %member.name(), id = member.id.get(), attempt);
     (!span.is_disabled()).then(|| Box::new(span))
 }
@@ -446,7 +446,7 @@ impl Plan {
         if !(restarts || watched || schedule.is_some()) {
             return None;
         }
-        let member = &membership.member;
+        let member = &membership.scope.member;
         let backoff = BackoffState::new(&backoff, member.id.get());
         let watch = watched.then(|| Watch::new(timeout, heartbeat, member.grace(), membership.group.health.clone()));
         // A cron schedule waits for its first tick; `every` runs at once.
@@ -535,11 +535,13 @@ mod tests {
     use std::sync::Arc;
 
     /// The supervisor's state is most of an idle routine's memory: tokio allocates it in
-    /// the task, aligned to 128 bytes, and more than 280 bytes for a routine that waits
-    /// for its cancellation (240 today) make every idle routine's task 512 bytes instead
-    /// of 384. So is the member's: up to 88 bytes, it packs with the task without slack
-    /// (with the `metrics` feature it also keeps the routine's metric handles). (Sizes as
-    /// today's compiler lays them out; if it changes, measure again.)
+    /// the task, after 104 bytes of its own, aligned to 128 bytes. Up to 152 bytes for a
+    /// routine that waits for its cancellation (144 today), every idle routine's task is
+    /// 256 bytes, as a hand-written task's with a token is; a byte more and it is 384.
+    /// The member is up to 104 bytes, 128 with its reference counts and the allocator's
+    /// word (with the `metrics` feature it also keeps the routine's metric handles); a
+    /// context is one pointer, which a routine's future keeps twice. (Sizes as today's
+    /// compiler lays them out; if it changes, measure again.)
     #[test]
     fn an_idle_routine_keeps_to_its_allocation_classes() {
         async fn idle(ctx: crate::Context) -> std::io::Result<()> {
@@ -552,10 +554,11 @@ mod tests {
             let mut options = crate::RunOptions::default();
             let membership = group.join(crate::Id::new(1), &mut options).expect("the group takes it");
             let supervisor = super::supervise(idle, options, membership, None);
-            assert!(std::mem::size_of_val(&supervisor) <= 280, "{} bytes", std::mem::size_of_val(&supervisor));
+            assert!(std::mem::size_of_val(&supervisor) <= 152, "{} bytes", std::mem::size_of_val(&supervisor));
             #[cfg(not(feature = "metrics"))]
-            assert!(std::mem::size_of::<crate::member::Member>() <= 88);
+            assert!(std::mem::size_of::<crate::member::Member>() <= 104);
             assert!(std::mem::size_of::<Arc<crate::member::Member>>() == 8);
+            assert!(std::mem::size_of::<crate::Context>() == 8);
         });
     }
 }

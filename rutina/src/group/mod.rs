@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use self::core::{Core, OVER, Phase, RUNNING, Shutdown, Stop, Stopped};
 use self::shutdown::Plan;
 use self::signals::Listener;
+use crate::context::Scope;
 use crate::event::{Event, Outcome, ShutdownReason};
 use crate::health::Health;
 use crate::lease::SharedLease;
@@ -37,7 +38,7 @@ use crate::monitor::{Control, Monitor, Operator, View};
 use crate::observe::Observers;
 use crate::status::{RoutineStatus, ShutdownReport};
 use crate::sync::lock;
-use crate::{Error, Id, Options, RunOptions, ShutdownOrder};
+use crate::{Context, Error, Id, Options, RunOptions, ShutdownOrder};
 
 pub(crate) struct Group {
     core: Mutex<Core>,
@@ -119,7 +120,8 @@ impl Ending {
 /// aborted, the routine leaves the group and `Stopped` is emitted.
 pub(crate) struct Membership {
     pub(crate) group: Arc<Group>,
-    pub(crate) member: Arc<Member>,
+    /// The routine (`scope.member`) and the run its contexts are of.
+    pub(crate) scope: Arc<Scope>,
     pub(crate) ending: Ending,
 }
 
@@ -131,8 +133,8 @@ impl Membership {
     pub(crate) fn settled(&mut self) {
         if !self.ending.settled {
             self.ending.settled = true;
-            self.member.began(Instant::now());
-            if self.member.settle() {
+            self.scope.member.began(Instant::now());
+            if self.scope.member.settle() {
                 self.group.health.first_run_over();
             }
         }
@@ -141,9 +143,9 @@ impl Membership {
     /// After an operator's restart: the routine runs again as a fresh member (`true`),
     /// unless it was killed or the group is shutting down since.
     pub(crate) fn renew(&mut self) -> bool {
-        match self.group.renew(&self.member) {
+        match self.group.renew(&self.scope.member) {
             Some(member) => {
-                self.member = member;
+                self.scope = Arc::new(Scope::new(member, 1, None));
                 true
             }
             None => false,
@@ -151,9 +153,16 @@ impl Membership {
     }
 }
 
+impl Membership {
+    /// The context of run `attempt`, whose own token is `run_token` if it has one.
+    pub(crate) fn context(&mut self, attempt: u32, run_token: Option<CancellationToken>) -> Context {
+        Scope::next(&mut self.scope, attempt, run_token)
+    }
+}
+
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.group.leave(&self.member, std::mem::take(&mut self.ending));
+        self.group.leave(&self.scope.member, std::mem::take(&mut self.ending));
     }
 }
 
@@ -250,7 +259,8 @@ impl Group {
             self.health.joined(counted, gate);
         }
         self.watch_token();
-        Some(Membership { group: self.clone(), member, ending: Ending::default() })
+        let scope = Arc::new(Scope::new(member, 1, None));
+        Some(Membership { group: self.clone(), scope, ending: Ending::default() })
     }
 
     fn leave(&self, member: &Arc<Member>, ending: Ending) {

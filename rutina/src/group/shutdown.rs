@@ -145,11 +145,10 @@ impl Plan {
         let at = self.cancel_at;
         match self.order {
             ShutdownOrder::AllAtOnce => {
+                // In the order they were started: their tasks wake, and end, in the
+                // order they are laid out in memory.
                 for member in members.values() {
-                    member.cancel_unwoken();
-                }
-                if let Some(member) = members.values().next() {
-                    member.health.wake_all();
+                    member.cancel();
                 }
                 self.group_deadline = self.grace.and_then(|grace| at.checked_add(grace));
                 // Most groups have no member with a grace period of its own: no walk.
