@@ -281,6 +281,36 @@ async fn status_shows_running_backing_off_and_stopping() {
     assert!(rutina.status().is_empty());
 }
 
+/// A restart in place (no backoff) stamps its start when the run before it waited: its
+/// start is told from the last run's. (Runs that return without ever waiting, one right
+/// after another, share the time the first began, as the paused clock tells anyway.)
+#[tokio::test(start_paused = true)]
+async fn a_restart_in_place_after_a_run_that_waited_starts_when_it_began() {
+    let rutina = Rutina::default();
+    let origin = Instant::now();
+    rutina.go_with(
+        |ctx: Context| async move {
+            match ctx.attempt() {
+                // Returns at once, without waiting.
+                1 => {}
+                2 => sleep(Duration::from_secs(3)).await,
+                _ => ctx.cancelled().await,
+            }
+            Ok::<_, std::io::Error>(())
+        },
+        RunOptions::default().on_done(Policy::Restart),
+    );
+    sleep(Duration::from_secs(1)).await;
+    let status = rutina.status();
+    assert_eq!((status[0].attempt, status[0].run_started_at), (2, origin));
+    sleep(Duration::from_secs(3)).await;
+    let status = rutina.status();
+    assert_eq!((status[0].attempt, status[0].run_started_at), (3, origin + Duration::from_secs(3)));
+    assert_eq!(status[0].started_at, origin);
+    rutina.shutdown();
+    rutina.wait().await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn shutdown_report_tells_who_stopped_how() {
     let rutina = Rutina::new(Options::default().shutdown_timeout(Duration::from_secs(3)));

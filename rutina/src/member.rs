@@ -586,17 +586,20 @@ impl Member {
         })
     }
 
-    /// A run after the first begins, `now`. Usually lock-free: the status box is touched
+    /// A run after the first begins, `now`; `None`: at the same time as the last run
+    /// began, as far as the status tells. Usually lock-free: the status box is touched
     /// only on the first restart (to keep when the routine was started) and after a wait.
-    pub(crate) fn restarted(&self, attempt: u32, now: Instant) {
-        self.tracking.run_started(now, &self.health);
+    pub(crate) fn restarted(&self, attempt: u32, now: Option<Instant>) {
         if !self.has(STATUS) || self.has(WAITING) {
             let mut status = lock(&self.status);
             self.run_status(&mut status).backoff_until = None;
             self.flags.fetch_and(!WAITING, Ordering::AcqRel);
         }
         self.attempt.store(attempt, Ordering::Release);
-        self.run_started.store(self.health.since_epoch(now), Ordering::Release);
+        if let Some(now) = now {
+            self.tracking.run_started(now, &self.health);
+            self.run_started.store(self.health.since_epoch(now), Ordering::Release);
+        }
     }
 
     /// The routine's task ran for the first time, `now`: the routine is started (its

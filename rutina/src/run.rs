@@ -209,7 +209,8 @@ impl Drop for RunSlot<'_> {
 
 /// Drives one run of a routine, pinned by the caller: catches panics (also from its
 /// `Drop`), enters the run's span around every poll, and enforces the limits of `watch`
-/// and the lease its keeper holds.
+/// and the lease its keeper holds. Its outcome, and whether the task was suspended on the
+/// way (the run, or the turn given first, was pending at least once).
 ///
 /// Not an `async` block: a `poll_fn` keeps only what it captures, and the run is pinned
 /// in the supervisor's own state, not moved into this future (which would keep it twice).
@@ -218,72 +219,86 @@ pub(crate) fn drive<'a>(
     limits: Option<Limits<'a>>,
     span: Option<Box<Span>>,
     mut yields: bool,
-) -> impl Future<Output = Outcome> + 'a {
+) -> impl Future<Output = (Outcome, bool)> + 'a {
     let mut slot = RunSlot { run, span };
     let (mut watch, mut hold) = match limits {
         // Boxed: only singletons have it.
         Some(Limits { watch, keeper }) => (Some(watch), keeper.map(|keeper| Box::pin(keeper.hold()))),
         None => (None, None),
     };
+    let mut suspended = false;
     poll_fn(move |cx| {
-        if yields {
-            // A run right after another, in place: the scheduler gets its turn when this
-            // task's budget is spent, before the run is first polled.
-            std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-            yields = false;
-        }
-        if !slot.run.is_running() {
-            return Poll::Ready(Outcome::Ok);
-        }
-        if let Some(watch) = watch.as_deref_mut()
-            && let Some(member) = watch.member.clone()
-        {
-            let now = Instant::now();
-            // Biased: a lease lost while the process was paused is seen before the run is
-            // polled again.
-            if watch.verdict.is_none()
-                && let Some(lost) = poll_lease(&mut hold, cx)
-            {
-                watch.lease_lost = Some(lost);
-                tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), %lost, "lease lost; stopping the run");
-                let error: BoxError = format!("the lease was lost: {lost}").into();
-                watch.decide(&member, Outcome::Failed(Arc::from(error)), CancelReason::LeaseLost, now);
-            }
-            if let Some((outcome, drop_at)) = &watch.verdict
-                && *drop_at <= now
-            {
-                let outcome = outcome.clone();
-                tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), "the run did not return after its limit passed; dropping it");
-                slot.abort_run();
-                return Poll::Ready(outcome);
-            }
-        }
-        let polled = {
-            let _entered = slot.span.as_deref().map(Span::enter);
-            catch_unwind(AssertUnwindSafe(|| slot.run.as_mut().poll_run(cx)))
-        };
-        let outcome = match polled {
-            Ok(Poll::Ready(result)) => match (watch.as_deref().and_then(|watch| watch.verdict.as_ref()), result) {
-                (Some((outcome, _)), _) => outcome.clone(),
-                (None, Ok(())) => Outcome::Ok,
-                (None, Err(error)) => Outcome::Failed(Arc::from(error)),
-            },
-            Ok(Poll::Pending) => {
-                if let Some(watch) = watch.as_deref_mut()
-                    && let Some(ready) = wake_at(watch, cx)
-                {
-                    // A limit passed with no grace period: the run is dropped at once.
-                    slot.abort_run();
-                    return Poll::Ready(ready);
-                }
-                return Poll::Pending;
-            }
-            Err(payload) => Outcome::Panicked(panic_message(payload)),
-        };
-        // Drop the run (and what it holds) here, where a panicking `Drop` is caught.
-        slot.drop_run();
-        Poll::Ready(outcome)
+        let polled = drive_poll(cx, &mut slot, &mut watch, &mut hold, &mut yields);
+        suspended |= polled.is_pending();
+        polled.map(|outcome| (outcome, suspended))
     })
+}
+
+/// One poll of the run `drive` drives.
+fn drive_poll<H: Future<Output = Lost> + ?Sized>(
+    cx: &mut TaskContext<'_>,
+    slot: &mut RunSlot<'_>,
+    watch: &mut Option<&mut Watch>,
+    hold: &mut Option<Pin<Box<H>>>,
+    yields: &mut bool,
+) -> Poll<Outcome> {
+    if *yields {
+        // A run right after another, in place: the scheduler gets its turn when this
+        // task's budget is spent, before the run is first polled.
+        std::task::ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+        *yields = false;
+    }
+    if !slot.run.is_running() {
+        return Poll::Ready(Outcome::Ok);
+    }
+    if let Some(watch) = watch.as_deref_mut()
+        && let Some(member) = watch.member.clone()
+    {
+        let now = Instant::now();
+        // Biased: a lease lost while the process was paused is seen before the run is
+        // polled again.
+        if watch.verdict.is_none()
+            && let Some(lost) = poll_lease(hold, cx)
+        {
+            watch.lease_lost = Some(lost);
+            tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), %lost, "lease lost; stopping the run");
+            let error: BoxError = format!("the lease was lost: {lost}").into();
+            watch.decide(&member, Outcome::Failed(Arc::from(error)), CancelReason::LeaseLost, now);
+        }
+        if let Some((outcome, drop_at)) = &watch.verdict
+            && *drop_at <= now
+        {
+            let outcome = outcome.clone();
+            tracing::warn!(target: "rutina", id = member.id.get(), name = %member.name(), "the run did not return after its limit passed; dropping it");
+            slot.abort_run();
+            return Poll::Ready(outcome);
+        }
+    }
+    let polled = {
+        let _entered = slot.span.as_deref().map(Span::enter);
+        catch_unwind(AssertUnwindSafe(|| slot.run.as_mut().poll_run(cx)))
+    };
+    let outcome = match polled {
+        Ok(Poll::Ready(result)) => match (watch.as_deref().and_then(|watch| watch.verdict.as_ref()), result) {
+            (Some((outcome, _)), _) => outcome.clone(),
+            (None, Ok(())) => Outcome::Ok,
+            (None, Err(error)) => Outcome::Failed(Arc::from(error)),
+        },
+        Ok(Poll::Pending) => {
+            if let Some(watch) = watch.as_deref_mut()
+                && let Some(ready) = wake_at(watch, cx)
+            {
+                // A limit passed with no grace period: the run is dropped at once.
+                slot.abort_run();
+                return Poll::Ready(ready);
+            }
+            return Poll::Pending;
+        }
+        Err(payload) => Outcome::Panicked(panic_message(payload)),
+    };
+    // Drop the run (and what it holds) here, where a panicking `Drop` is caught.
+    slot.drop_run();
+    Poll::Ready(outcome)
 }
 
 /// Polls the keeper of the run's lease, if any; `Some` once the lease is lost.

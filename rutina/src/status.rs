@@ -30,7 +30,11 @@ pub struct RoutineStatus {
     /// When it was started: when its task first ran, right after [`go`](crate::Rutina::go)
     /// (its first run began, or its first wait for a schedule's tick or a lease).
     pub started_at: Instant,
-    /// When its current (or last) run began.
+    /// When its current (or last) run began. Runs restarted in place one right after
+    /// another, each returning without ever waiting, within one poll of the routine's task
+    /// (tokio's budget ends it after 128 of them), share the time the first began: a
+    /// restart reads the clock only when the task waited since (without the `metrics`
+    /// feature, which times every run).
     pub run_started_at: Instant,
 }
 

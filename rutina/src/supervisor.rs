@@ -16,6 +16,7 @@ use crate::event::Outcome;
 use crate::group::Membership;
 use crate::lease::{Keeper, SharedLease};
 use crate::member::Member;
+use crate::metrics;
 use crate::policy::BackoffState;
 use crate::run::{Limits, Run, Watch, drive, panic_message};
 use crate::schedule::Schedule;
@@ -55,7 +56,9 @@ pub(crate) fn supervise<R: Routine>(
                     (Ok(run), span) => (run, span),
                     (Err(panicked), _) => break 'run panicked,
                 };
-                supervisor.drive(pin!(Some(run)), span, yields).await
+                let (outcome, suspended) = supervisor.drive(pin!(Some(run)), span, yields).await;
+                supervisor.suspended |= suspended;
+                outcome
             };
             if !supervisor.run_ended(outcome) {
                 break;
@@ -104,18 +107,24 @@ struct Supervisor {
     attempt: u32,
     on_done: Policy,
     on_error: Policy,
+    /// The task was suspended since the current run's start was stamped: the next run's
+    /// start is stamped anew (see `start_run`).
+    suspended: bool,
 }
 
 impl Supervisor {
     fn new(options: RunOptions, membership: Membership, lease: Option<SharedLease>) -> Supervisor {
         let RunOptions { on_done, on_error, .. } = options;
         let plan = Plan::new(options, &membership, lease);
-        Supervisor { membership, plan, attempt: 1, on_done, on_error }
+        Supervisor { membership, plan, attempt: 1, on_done, on_error, suspended: false }
     }
 
     /// Waits for the next run (a lease, a pause) and starts it: its context, or `None`
     /// when the routine is over.
     async fn next_run(&mut self) -> Option<Context> {
+        // A pause or a lease comes first, or a cancellation is told apart: the next run's
+        // start is stamped.
+        self.suspended = true;
         let membership = &mut self.membership;
         loop {
             // A singleton first waits for its lease, then for its pause (a backoff, a
@@ -225,8 +234,14 @@ impl Supervisor {
             // Settling stamps when the routine started, here rather than in `go`.
             membership.settled();
         } else {
-            // The one clock read of a restart.
-            membership.scope.member.restarted(attempt, Instant::now());
+            // The one clock read of a restart, when its start may be told from the last
+            // run's: runs that begin one right after another within one poll of the task
+            // (each returned without ever being pending, and tokio's budget ends the poll
+            // after 128) share the time the first began, as a paused clock would tell.
+            // The metrics time every run.
+            let now = (self.suspended || metrics::RECORDED).then(Instant::now);
+            self.suspended &= now.is_none();
+            membership.scope.member.restarted(attempt, now);
         }
         if membership.scope.member.take_reload_pending() {
             membership.group.health.reloaded();
@@ -247,13 +262,13 @@ impl Supervisor {
         run: Run<'a>,
         span: Option<Box<Span>>,
         yields: bool,
-    ) -> impl Future<Output = Outcome> + 'a {
+    ) -> impl Future<Output = (Outcome, bool)> + 'a {
         drive(run, self.plan.as_deref_mut().and_then(Plan::limits), span, yields)
     }
 
     /// The run ended with `outcome`: applies the policy. `true` if the routine runs again.
     fn run_ended(&mut self, outcome: Outcome) -> bool {
-        let Supervisor { membership, plan, attempt, on_done, on_error } = self;
+        let Supervisor { membership, plan, attempt, on_done, on_error, .. } = self;
         let ok = outcome.is_ok();
         let lease_lost = match plan.as_deref_mut().and_then(|plan| plan.watch.as_mut()) {
             Some(watch) => {
