@@ -115,11 +115,6 @@ struct Task {
     waiter: Option<Waker>,
 }
 
-/// The name of routine `id` when none was given.
-pub(crate) fn unnamed(id: Id) -> String {
-    format!("routine-{}", id.get())
-}
-
 /// What a routine makes when it first needs it.
 #[derive(Default)]
 struct Lazy {
@@ -213,12 +208,7 @@ impl Member {
     }
 
     pub(crate) fn name(&self) -> &Arc<str> {
-        self.lazy().name.get_or_init(|| Arc::from(unnamed(self.id)))
-    }
-
-    /// The routine's name, if it was made (given, or asked for).
-    pub(crate) fn made_name(&self) -> Option<&Arc<str>> {
-        self.lazy.get()?.name.get()
+        self.lazy().name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
     }
 
     /// Overrides the group's shutdown timeout for this routine.

@@ -37,8 +37,8 @@ use tokio::time::Instant;
 
 use super::members::Members;
 use super::shutdown::Plan;
-use crate::event::{Outcome, ShutdownReason};
-use crate::member::{Member, unnamed};
+use crate::event::ShutdownReason;
+use crate::member::Member;
 use crate::status::{ShutdownReport, StopKind, StoppedRoutine};
 use crate::{Error, Id};
 
@@ -178,15 +178,12 @@ impl Core {
             .stopped
             .iter()
             .map(|stopped| StoppedRoutine {
-                id: stopped.id,
-                name: match stopped.told.as_deref() {
-                    Some(Told(Some(name), _)) => name.to_string(),
-                    _ => unnamed(stopped.id),
-                },
+                id: stopped.member.id,
+                name: stopped.member.name().to_string(),
                 how: match stopped.how {
-                    Stop::Returned => StopKind::Returned(
-                        stopped.told.as_deref().and_then(|Told(_, outcome)| outcome.clone()).unwrap_or(Outcome::Ok),
-                    ),
+                    Stop::Returned => {
+                        StopKind::Returned(stopped.member.last_outcome().unwrap_or(crate::event::Outcome::Ok))
+                    }
                     Stop::BetweenRuns => StopKind::BetweenRuns,
                     Stop::Killed => StopKind::Killed,
                     Stop::Aborted => StopKind::Aborted,
@@ -212,29 +209,10 @@ impl Core {
 
 /// A member that stopped during the shutdown, for the report.
 pub(crate) struct Stopped {
-    pub(crate) id: Id,
+    pub(crate) member: Arc<Member>,
     pub(crate) how: Stop,
     pub(crate) runs: u32,
     pub(crate) took: Duration,
-    /// What only some routines have to tell: boxed. Not the member itself, which is
-    /// freed when it leaves, while it is at hand.
-    pub(crate) told: Option<Box<Told>>,
-}
-
-/// The routine's name if it was made (the report makes an unnamed routine's), and how
-/// its last run ended if not `Ok`.
-pub(crate) struct Told(Option<Arc<str>>, Option<Outcome>);
-
-impl Stopped {
-    pub(crate) fn new(member: &Member, how: Stop, runs: u32, took: Duration) -> Stopped {
-        let name = member.made_name().cloned();
-        let outcome = match how {
-            Stop::Returned => member.last_outcome(),
-            _ => None,
-        };
-        let told = (name.is_some() || outcome.is_some()).then(|| Box::new(Told(name, outcome)));
-        Stopped { id: member.id, how, runs, took, told }
-    }
 }
 
 /// How a member stopped: [`StopKind`] without the outcome, which the member keeps.

@@ -282,7 +282,7 @@ impl Group {
                 let took = now.unwrap_or_else(Instant::now).saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 let how = how_it_stopped(member, &ending);
-                core.stopped.push(Stopped::new(member, how, runs, took));
+                core.stopped.push(Stopped { member: member.clone(), how, runs, took });
             }
             let empty = core.members.is_empty();
             let over = empty && core.end_if_empty(false);
