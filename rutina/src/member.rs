@@ -341,6 +341,18 @@ impl Member {
         true
     }
 
+    /// Cancels the routine, like [`cancel`](Member::cancel), but hands its waiter to
+    /// `wakers` for the caller to wake (once it let go of the group's lock).
+    pub(crate) fn cancel_waking_later(&self, wakers: &mut Vec<Waker>) {
+        if self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED != 0 {
+            return;
+        }
+        if let Some(token) = self.made_token() {
+            token.cancel();
+        }
+        wakers.extend(lock(&self.task).waiter.take());
+    }
+
     /// Wakes the routine's waiter, for it to look again: the routine was cancelled, a
     /// run's own token was, or the routine's token was made.
     pub(crate) fn wake(&self) {

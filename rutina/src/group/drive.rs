@@ -4,6 +4,7 @@
 
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::Waker;
 
 use tokio::time::Instant;
 
@@ -96,7 +97,7 @@ impl Group {
         let _ = self.is_shutting_down();
         // The members whose contexts the plan cancelled all at once, for the gauge.
         let mut cancelled = Vec::new();
-        let step = {
+        let mut step = {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
             if core.end_if_empty(close_when_empty) {
@@ -118,6 +119,9 @@ impl Group {
                 }
             }
         };
+        // In the order they were started: their tasks wake, and end, in the order they
+        // are laid out in memory.
+        step.waiters.drain(..).for_each(Waker::wake);
         cancelled.iter().for_each(|member| member.stopping());
         for member in &step.stopping {
             member.stopping();

@@ -18,6 +18,7 @@ mod signals;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch};
@@ -504,7 +505,7 @@ impl Group {
             ShutdownReason::Signal | ShutdownReason::Requested | ShutdownReason::Cancelled => self.settings.delay,
             _ => None,
         };
-        let (mut cancelled, mut shutdown_took) = (Vec::new(), None);
+        let (mut cancelled, mut shutdown_took, mut waiters) = (Vec::new(), None, Vec::new());
         let running = {
             let mut core = lock(&self.core);
             if !matches!(core.phase, Phase::Running) {
@@ -516,6 +517,7 @@ impl Group {
                 // All at once, every member is cancelled now; in reverse start order,
                 // their turns come.
                 plan.begin(&core.members, core.graced);
+                waiters = plan.take_waiters();
                 // For the gauge: those this cancels are stopping.
                 if metrics::RECORDED {
                     cancelled.extend(core.members.values().cloned());
@@ -532,6 +534,9 @@ impl Group {
             }
             running
         };
+        // In the order they were started: their tasks wake, and end, in the order they
+        // are laid out in memory.
+        waiters.into_iter().for_each(Waker::wake);
         self.observers.shutdown_started(&reason, running);
         self.shutdown_watch.send_replace(true);
         self.token.cancel();

@@ -7,6 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -37,6 +38,9 @@ pub(crate) struct Plan {
     current: Option<Id>,
     /// Reverse start order: when each member was asked to stop.
     asked_at: IdMap<Instant>,
+    /// The waiters of the members `begin` cancelled, for its caller to wake once it let
+    /// go of the group's lock, which the routines they wake take as they end.
+    waiters: Vec<Waker>,
 }
 
 /// What the plan asks for at one moment.
@@ -49,6 +53,8 @@ pub(crate) struct Step {
     pub(crate) stopping: Vec<Arc<Member>>,
     /// Members whose grace period ran out.
     pub(crate) due: Vec<Arc<Member>>,
+    /// The waiters of the members cancelled, to wake once the group's lock is let go.
+    pub(crate) waiters: Vec<Waker>,
     /// When to look again.
     pub(crate) next: Option<Instant>,
 }
@@ -67,6 +73,7 @@ impl Plan {
             pending: Vec::new(),
             current: None,
             asked_at: IdMap::default(),
+            waiters: Vec::new(),
         }
     }
 
@@ -101,6 +108,7 @@ impl Plan {
                 return step;
             }
             self.begin(members, graced);
+            step.waiters = self.take_waiters();
             step.began = true;
         }
         if self.order == ShutdownOrder::ReverseStart {
@@ -138,17 +146,16 @@ impl Plan {
         step
     }
 
-    /// The delay is over (or there is none): all at once, every member is cancelled and
-    /// the grace periods start; in reverse start order, the turns begin.
+    /// The delay is over (or there is none): all at once, every member is cancelled (its
+    /// waiter kept for `take_waiters`) and the grace periods start; in reverse start
+    /// order, the turns begin.
     pub(crate) fn begin(&mut self, members: &Members, graced: usize) {
         self.begun = true;
         let at = self.cancel_at;
         match self.order {
             ShutdownOrder::AllAtOnce => {
-                // In the order they were started: their tasks wake, and end, in the
-                // order they are laid out in memory.
                 for member in members.values() {
-                    member.cancel();
+                    member.cancel_waking_later(&mut self.waiters);
                 }
                 self.group_deadline = self.grace.and_then(|grace| at.checked_add(grace));
                 // Most groups have no member with a grace period of its own: no walk.
@@ -167,11 +174,19 @@ impl Plan {
         }
     }
 
+    /// The waiters of the members `begin` cancelled: the caller wakes them once it let go
+    /// of the group's lock.
+    pub(crate) fn take_waiters(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.waiters)
+    }
+
     /// Every member not yet asked to stop is, now (nobody will drive the plan).
     pub(crate) fn stop_all_now(&mut self, members: &Members, now: Instant) {
         self.skip_delay(now);
         if !self.begun {
             self.begin(members, 0);
+            // Nobody drives the plan: now, under the lock.
+            self.take_waiters().into_iter().for_each(Waker::wake);
         }
         for id in self.pending.drain(..) {
             if let Some(member) = members.get(&id) {
