@@ -154,6 +154,7 @@ impl Plan {
         let at = self.cancel_at;
         match self.order {
             ShutdownOrder::AllAtOnce => {
+                self.waiters.reserve(members.len());
                 for member in members.values() {
                     member.cancel_waking_later(&mut self.waiters);
                 }
