@@ -331,30 +331,35 @@ impl Member {
     /// Cancels the routine: its waiter wakes and its token, if made, is cancelled;
     /// `false` if it already was.
     pub(crate) fn cancel(&self) -> bool {
+        let cancelled = self.mark_cancelled();
+        if cancelled {
+            self.wake();
+        }
+        cancelled
+    }
+
+    /// Cancels the routine, like [`cancel`](Member::cancel), but hands its waiter to
+    /// `wakers` for the caller to wake (once it let go of the group's lock).
+    pub(crate) fn cancel_waking_later(&self, wakers: &mut Vec<Waker>) {
+        if self.mark_cancelled() {
+            wakers.extend(lock(&self.task).waiter.take());
+        }
+    }
+
+    /// Marks the routine cancelled and cancels its token, if made; `false` if it already
+    /// was. Its waiter is the caller's to wake.
+    fn mark_cancelled(&self) -> bool {
         if self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED != 0 {
             return false;
         }
         if let Some(token) = self.made_token() {
             token.cancel();
         }
-        self.wake();
         true
     }
 
-    /// Cancels the routine, like [`cancel`](Member::cancel), but hands its waiter to
-    /// `wakers` for the caller to wake (once it let go of the group's lock).
-    pub(crate) fn cancel_waking_later(&self, wakers: &mut Vec<Waker>) {
-        if self.flags.fetch_or(CANCELLED, Ordering::AcqRel) & CANCELLED != 0 {
-            return;
-        }
-        if let Some(token) = self.made_token() {
-            token.cancel();
-        }
-        wakers.extend(lock(&self.task).waiter.take());
-    }
-
-    /// Wakes the routine's waiter, for it to look again: the routine was cancelled, a
-    /// run's own token was, or the routine's token was made.
+    /// Wakes the routine's waiter, for it to look again: the routine was cancelled, or
+    /// its token was made (and the waiter waits on it from now on).
     pub(crate) fn wake(&self) {
         // Taken under the lock, woken outside it.
         let waiter = lock(&self.task).waiter.take();

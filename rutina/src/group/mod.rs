@@ -127,6 +127,11 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
+    /// The context of run `attempt`, whose own token is `run_token` if it has one.
+    pub(crate) fn context(&mut self, attempt: u32, run_token: Option<CancellationToken>) -> Context {
+        Scope::next(&mut self.scope, attempt, run_token)
+    }
+
     /// The routine is where it should be, as far as the group's readiness goes: it began
     /// its first run, or waits for its schedule's first tick or for its singleton lease
     /// (a standby replica, a nightly job, must not keep a service from being ready).
@@ -151,13 +156,6 @@ impl Membership {
             }
             None => false,
         }
-    }
-}
-
-impl Membership {
-    /// The context of run `attempt`, whose own token is `run_token` if it has one.
-    pub(crate) fn context(&mut self, attempt: u32, run_token: Option<CancellationToken>) -> Context {
-        Scope::next(&mut self.scope, attempt, run_token)
     }
 }
 
