@@ -20,6 +20,12 @@ const DEFAULT_OPS: u64 = 100_000;
 /// Far more than any run needs: past it, something is stuck.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// Routines alive beyond which a hammering thread kills servers, and events sent but not
+/// yet consumed beyond which it waits: (`ALIVE` + 2 × 8) × 10 + `SLACK` < 1024, the
+/// group's event channel (see `hammer`).
+const ALIVE: usize = 64;
+const SLACK: u64 = 128;
+
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
 
@@ -117,7 +123,10 @@ fn hammer(shared: &Shared, seed: u64, ops: u64, shutter: bool) -> Vec<(rutina::I
             shared.shutdown_requested.store(true, Ordering::SeqCst);
             rutina.shutdown();
         }
-        // Keep the event consumer (and the workers) within reach.
+        // Keep the event consumer (and the workers) within reach of the group's event
+        // channel (1024 events): at most `ALIVE` routines alive, each with at most 10
+        // events still to come (three runs of a restarting one, a kill), plus 8 ops of
+        // each thread between checks, plus `SLACK` events sent and not consumed yet.
         if op % 8 == 0 {
             loop {
                 loop {
@@ -128,11 +137,11 @@ fn hammer(shared: &Shared, seed: u64, ops: u64, shutter: bool) -> Vec<(rutina::I
                     }
                 }
                 let alive = rutina.processes();
-                if alive.len() > 128 {
+                if alive.len() > ALIVE {
                     for id in &alive[..32] {
                         let _ = rutina.kill(*id); // servers only end this way
                     }
-                } else if produced.saturating_sub(shared.consumed.load(Ordering::SeqCst)) <= 256 {
+                } else if produced.saturating_sub(shared.consumed.load(Ordering::SeqCst)) <= SLACK {
                     break;
                 }
                 assert!(Instant::now() < shared.deadline, "the group does not drain");
