@@ -110,12 +110,12 @@ impl Watch {
         }
     }
 
-    /// A run of `member` begins: returns the token of its context, a child of the
+    /// A run of `member` begins `now`: returns the token of its context, a child of the
     /// routine's.
-    pub(crate) fn begin(&mut self, member: &Arc<Member>, attempt: u32) -> CancellationToken {
+    pub(crate) fn begin(&mut self, member: &Arc<Member>, attempt: u32, now: Instant) -> CancellationToken {
         self.member = Some(member.clone());
         self.attempt = attempt;
-        self.started = Instant::now();
+        self.started = now;
         self.token = member.token().child_token();
         self.verdict = None;
         self.lease_lost = None;

@@ -222,11 +222,15 @@ impl Supervisor {
         let membership = &mut self.membership;
         let attempt = self.attempt;
         membership.ending.between_runs = false;
-        let run_token = self
-            .plan
-            .as_deref_mut()
-            .and_then(|plan| plan.watch.as_mut())
-            .map(|watch| watch.begin(&membership.scope.member, attempt));
+        let watch = self.plan.as_deref_mut().and_then(|plan| plan.watch.as_mut());
+        // The one clock read of a run's start, for its limits if it has any, and for a
+        // restart's status when its start may be told from the last run's: runs that
+        // begin one right after another within one poll of the task (each returned
+        // without ever being pending, and tokio's budget ends the poll after 128) share
+        // the time the first began, as a paused clock would tell. The metrics time every
+        // run. (A first run's start is stamped by `settled`.)
+        let now = (watch.is_some() || attempt > 1 && (self.suspended || metrics::RECORDED)).then(Instant::now);
+        let run_token = watch.zip(now).map(|(watch, now)| watch.begin(&membership.scope.member, attempt, now));
         let ctx = membership.context(attempt, run_token);
         membership.ending.runs = attempt;
         if attempt == 1 {
@@ -234,13 +238,9 @@ impl Supervisor {
             // Settling stamps when the routine started, here rather than in `go`.
             membership.settled();
         } else {
-            // The one clock read of a restart, when its start may be told from the last
-            // run's: runs that begin one right after another within one poll of the task
-            // (each returned without ever being pending, and tokio's budget ends the poll
-            // after 128) share the time the first began, as a paused clock would tell.
-            // The metrics time every run.
-            let now = (self.suspended || metrics::RECORDED).then(Instant::now);
-            self.suspended &= now.is_none();
+            if now.is_some() {
+                self.suspended = false;
+            }
             membership.scope.member.restarted(attempt, now);
         }
         if membership.scope.member.take_reload_pending() {
