@@ -285,7 +285,7 @@ fn http_server_with_a_lame_duck_delay_loses_no_request_behind_a_load_balancer() 
 fn policies_shows_each_policy_and_exits_1_with_the_fatal_error() {
     let finished = run("policies");
     finished.assert_code(1);
-    for line in [
+    finished.assert_lines(&[
         "server: serving",
         "heartbeat: run 1",
         "heartbeat: run 2",
@@ -296,9 +296,7 @@ fn policies_shows_each_policy_and_exits_1_with_the_fatal_error() {
         "warm_up: caches are warm; done, and nothing else happens",
         "fatal: the database is gone; shutting everything down",
         "server: the group is shutting down; drained",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     assert!(
         finished.stderr.contains("error: routine `fatal` (#4) failed: the database connection is gone"),
         "{}",
@@ -311,7 +309,7 @@ fn policies_shows_each_policy_and_exits_1_with_the_fatal_error() {
 fn builder_reports_failures_and_events_kills_and_exits_0() {
     let finished = run("builder");
     finished.assert_code(0);
-    for line in [
+    finished.assert_lines(&[
         "server: serving",
         "ticker: tick 1",
         "event: worker #3: run 1 failed: upstream unavailable",
@@ -325,9 +323,7 @@ fn builder_reports_failures_and_events_kills_and_exits_0() {
         "server: drained",
         "event: server #1: stopped after 1 run(s)",
         "main: wait() returned Ok(())",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     finished.assert_no_line_starting("errors channel: routine `worker` (#3) attempt 3");
     assert!(finished.line_starting("event: shutdown started (").starts_with("Requested)"), "{}", finished.dump());
 }
@@ -336,15 +332,13 @@ fn builder_reports_failures_and_events_kills_and_exits_0() {
 fn timeouts_and_backoff_retries_with_growing_delays_and_exits_0() {
     let finished = run("timeouts_and_backoff");
     finished.assert_code(0);
-    for line in [
+    finished.assert_lines(&[
         "event: fetch_quote run 1 timed out after 200ms",
         "event: fetch_quote run 2 timed out after 200ms",
         "fetch_quote: run 3 got the quote",
         "first group: wait() returned Ok",
         "second group: wait() returned Error::TimedOut: routine `handshake` (#1) timed out after 100ms",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     finished.assert_no_line_starting("fetch_quote: run 4");
     // Exponential from 100 ms, doubling, each delay jittered to between half and all of it.
     for (run, low, high) in [(2, 50, 100), (3, 100, 200)] {
@@ -358,7 +352,7 @@ fn timeouts_and_backoff_retries_with_growing_delays_and_exits_0() {
 fn nested_groups_restarts_the_inner_group_and_drains_it_on_shutdown() {
     let finished = run("nested_groups");
     finished.assert_code(0);
-    for line in [
+    finished.assert_lines(&[
         "consumers: run 1 starts an inner group of 3 partitions",
         "partition-2: lost its broker connection",
         "partition-0: drained (run 1)",
@@ -370,9 +364,7 @@ fn nested_groups_restarts_the_inner_group_and_drains_it_on_shutdown() {
         "partition-1: drained (run 2)",
         "partition-2: drained (run 2)",
         "consumers: run 2: the inner group drained",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     finished.assert_no_line_starting("consumers: run 3");
 }
 
@@ -380,13 +372,11 @@ fn nested_groups_restarts_the_inner_group_and_drains_it_on_shutdown() {
 fn shutdown_timeout_aborts_the_stuck_routine_and_exits_1() {
     let finished = run("shutdown_timeout");
     finished.assert_code(1);
-    for line in [
+    finished.assert_lines(&[
         "trigger: requesting a shutdown (grace period: 1s)",
         "server: drained in time",
         "stuck: aborted; its future was dropped",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     assert!(
         finished.stderr.contains("error: shutdown did not complete; aborted 1 stuck routine(s): `stuck` (#2)"),
         "{}",
@@ -398,16 +388,14 @@ fn shutdown_timeout_aborts_the_stuck_routine_and_exits_1() {
 fn app_state_shares_a_pool_restarts_a_hung_consumer_and_exits_0() {
     let finished = run("app_state");
     finished.assert_code(0);
-    for line in [
+    finished.assert_lines(&[
         "consumer: run 1: cannot connect: connection refused",
         "report: run 1: cannot connect: connection refused",
         "consumer: stored order #1",
         "report: run 2: the query is slow today...",
         "report: run 2 cancelled: Some(TimedOut)",
         "deadline: 5s are up; shutting down",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     // The consumer connects once the database is up, after runs that could not; the run
     // that was connected goes silent, is hung, dropped, and the next run connects again.
     let connected: Vec<u32> = runs_saying(&finished, "consumer: run ", ": connected; consuming `orders`");
@@ -442,13 +430,11 @@ fn seconds_after(finished: &Finished, prefix: &str) -> f64 {
 fn periodic_jobs_keeps_its_rate_skips_missed_ticks_and_drops_a_deaf_job() {
     let finished = run("periodic_jobs");
     finished.assert_code(0);
-    for line in [
+    finished.assert_lines(&[
         "polite: starts at 0.00s; cancel_reason: None",
         "sweeper: stopping; cancel_reason: Some(Shutdown)",
         "overrun: run 1 starts at 0.00s",
-    ] {
-        finished.assert_line(line);
-    }
+    ]);
     // `every`: runs start a period apart whatever they take; a fixed backoff after each
     // run drifts by the run's 300 ms each time (a lower bound: sleeps never end early).
     let fixed_rate = seconds_after(&finished, "fixed_rate: run 4 starts at ");

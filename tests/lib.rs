@@ -278,6 +278,13 @@ impl Finished {
         assert!(self.stdout.iter().any(|seen| seen == line), "{} did not print {line:?}; {}", self.name, self.dump());
     }
 
+    /// Asserts that stdout has each of `lines`, in any order.
+    pub fn assert_lines(&self, lines: &[&str]) {
+        for line in lines {
+            self.assert_line(line);
+        }
+    }
+
     /// Asserts that no line of stdout starts with `prefix`.
     pub fn assert_no_line_starting(&self, prefix: &str) {
         assert!(

@@ -263,6 +263,22 @@ impl Cluster {
         }
     }
 
+    /// The replica that holds the lease first, once its first write was accepted, and
+    /// its fencing token.
+    fn first_holder_writing(&mut self) -> (usize, u64) {
+        let (holder, token, _) = self.wait_running(0);
+        self.wait_line(0, holder, &format!("start write token={token} accepted"));
+        (holder, token)
+    }
+
+    /// The journal tells one handover: `holder`'s run with `token` was cut off (its last
+    /// accepted write was not its final one), then `next`'s run with `next_token` ended
+    /// with its final write accepted.
+    fn assert_handed_over(&mut self, (holder, token): (usize, u64), (next, next_token): (usize, u64)) {
+        let (a, b) = (self.name(holder), self.name(next));
+        self.assert_runs(&[(token, a, false), (next_token, b, true)]);
+    }
+
     /// Does `what` to the holder (`act`), then waits for another replica to take over:
     /// the new holder and its token. Not before the old holder's lease could have expired
     /// (it was renewed within `TTL − margin` before, or the holder would have stopped, so
@@ -535,22 +551,19 @@ fn one_of_three_replicas_runs_and_a_graceful_stop_hands_over_in_under_a_second()
 #[test]
 fn a_killed_holder_is_replaced_within_the_ttl() {
     let mut cluster = Cluster::start(&["a", "b"]);
-    let (holder, token, _) = cluster.wait_running(0);
-    cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
+    let (holder, token) = cluster.first_holder_writing();
 
     let (next, next_token) = cluster.takeover_after("SIGKILL", |cluster| cluster.kill(holder));
     cluster.wait_writes(next_token, 3);
     cluster.terminate_all();
 
-    let (a, b) = (cluster.name(holder), cluster.name(next));
-    cluster.assert_runs(&[(token, a, false), (next_token, b, true)]);
+    cluster.assert_handed_over((holder, token), (next, next_token));
 }
 
 #[test]
 fn a_frozen_holder_is_replaced_and_stops_at_once_when_it_resumes_its_late_write_rejected() {
     let mut cluster = Cluster::start(&["a", "b"]);
-    let (holder, token, _) = cluster.wait_running(0);
-    cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
+    let (holder, token) = cluster.first_holder_writing();
 
     let since = cluster.mark();
     let (next, next_token) = cluster.takeover_after("SIGSTOP", |cluster| cluster.signal(holder, "STOP"));
@@ -575,15 +588,13 @@ fn a_frozen_holder_is_replaced_and_stops_at_once_when_it_resumes_its_late_write_
     cluster.wait_writes(next_token, 10);
     cluster.terminate_all();
 
-    let (a, b) = (cluster.name(holder), cluster.name(next));
-    cluster.assert_runs(&[(token, a, false), (next_token, b, true)]);
+    cluster.assert_handed_over((holder, token), (next, next_token));
 }
 
 #[test]
 fn a_stopped_database_stops_the_holder_within_the_ttl_and_a_restarted_one_runs_it_again() {
     let mut cluster = Cluster::start(&["a", "b"]);
-    let (holder, token, _) = cluster.wait_running(0);
-    cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
+    let (holder, token) = cluster.first_holder_writing();
 
     let since = cluster.mark();
     let stopped = Instant::now();
@@ -614,8 +625,7 @@ fn a_stopped_database_stops_the_holder_within_the_ttl_and_a_restarted_one_runs_i
     cluster.terminate_all();
 
     // The first run's last write failed: the database was down.
-    let (a, b) = (cluster.name(holder), cluster.name(next));
-    cluster.assert_runs(&[(token, a, false), (next_token, b, true)]);
+    cluster.assert_handed_over((holder, token), (next, next_token));
 }
 
 #[test]
@@ -624,8 +634,7 @@ fn a_quick_database_restart_leaves_the_holder_running() {
     // whenever it begins, the holder's deadline (`TTL − margin` after its last renewal,
     // made at most TTL/3 before) leaves time for a retry (every TTL/10) to get through.
     let mut cluster = Cluster::start_with_ttl(&["a", "b"], Duration::from_secs(10));
-    let (holder, token, _) = cluster.wait_running(0);
-    cluster.wait_line(0, holder, &format!("start write token={token} accepted"));
+    let (holder, token) = cluster.first_holder_writing();
 
     let restarted = Instant::now();
     cluster.server.stop();
