@@ -11,6 +11,8 @@
 //! cargo build --release --manifest-path benches/Cargo.toml --features metrics --target-dir benches/target/metrics
 //! cargo run --release --manifest-path benches/Cargo.toml -- --observability \
 //!     --metrics-exe benches/target/metrics/release/rutina-bench
+//! # where the parked fan-out's time goes, phase by phase, wall and CPU (see `phases.rs`)
+//! cargo run --release --manifest-path benches/Cargo.toml -- --phases --fan-out 100000
 //! ```
 //!
 //! Every scenario runs for each implementation in turn, the order turning each round
@@ -25,6 +27,7 @@
 
 mod common;
 mod observability;
+mod phases;
 mod raw;
 mod tgs;
 mod with_rutina;
@@ -460,7 +463,7 @@ fn cpu_model() -> String {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: rutina-bench [--rounds N] [--smoke] [--check] [--only fan-out|restart|failure|heartbeat|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]\n       rutina-bench --observability [--rounds N] [--metrics-exe PATH] [--smoke]"
+        "usage: rutina-bench [--rounds N] [--smoke] [--check] [--only fan-out|restart|failure|heartbeat|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]\n       rutina-bench --observability [--rounds N] [--metrics-exe PATH] [--smoke]\n       rutina-bench --phases [--rounds N] [--fan-out N] [--smoke]"
     );
     ExitCode::from(2)
 }
@@ -483,6 +486,7 @@ fn main() -> ExitCode {
     let mut check = false;
     let (mut only, mut only_imp, mut fan_out) = (None, None, None);
     let (mut observability, mut metrics_exe, mut rounds) = (false, None, None);
+    let mut phases = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -508,6 +512,7 @@ fn main() -> ExitCode {
                 _ => return usage(),
             },
             "--observability" => observability = true,
+            "--phases" => phases = true,
             "--metrics-exe" => match args.next() {
                 Some(path) => metrics_exe = Some(path.clone()),
                 None => return usage(),
@@ -530,11 +535,18 @@ fn main() -> ExitCode {
         observability::table(restarts, rounds, samples, metrics_exe, smoke);
         return ExitCode::SUCCESS;
     }
+    if phases {
+        let n = if smoke { 100 } else { fan_out.unwrap_or(100_000) };
+        phases::table(n, rounds.unwrap_or(if smoke { 1 } else { 9 }));
+        return ExitCode::SUCCESS;
+    }
     let load_before = load_average();
     let rows = run(&sizes);
     let all_hold = print_table(&rows, &sizes, &load_before);
     if smoke {
         observability::table(100, 1, 1, None, true);
+        println!();
+        phases::table(100, 1);
         println!("\n(smoke run: tiny sizes, the targets mean nothing here)");
     } else if !all_hold {
         println!("\nsome targets were missed");

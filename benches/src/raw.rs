@@ -7,6 +7,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{all_ready, boom, ready};
+use crate::phases::{Laps, Stopwatch};
 
 async fn idle(token: CancellationToken) -> io::Result<()> {
     token.cancelled().await;
@@ -147,6 +148,27 @@ pub async fn fan_out_parked(n: usize) -> Duration {
     token.cancel();
     join_all(&mut set, &token).await.expect("fan-out ends cleanly");
     start.elapsed()
+}
+
+/// [`fan_out_parked`], split into its phases (see `phases.rs`).
+pub async fn fan_out_parked_phases(n: usize) -> Laps {
+    let mut watch = Stopwatch::start();
+    let token = CancellationToken::new();
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        set.spawn(idle_counted(token.child_token()));
+    }
+    watch.lap();
+    all_ready(n).await;
+    watch.lap();
+    token.cancel();
+    watch.lap();
+    join_all(&mut set, &token).await.expect("fan-out ends cleanly");
+    watch.lap();
+    drop(set);
+    drop(token);
+    watch.lap();
+    watch.laps()
 }
 
 /// Failure propagation as users meet it: `n - 1` parked tasks (a child token each) and

@@ -7,6 +7,7 @@ use rutina::{Context, Error, Options, Policy, RunOptions, Rutina};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{all_ready, boom, ready};
+use crate::phases::{Laps, Stopwatch};
 
 async fn idle(ctx: Context) -> io::Result<()> {
     ctx.cancelled().await;
@@ -116,6 +117,25 @@ pub async fn fan_out_parked(n: usize) -> Duration {
     let start = Instant::now();
     hold_idle(n, || {}).await;
     start.elapsed()
+}
+
+/// [`fan_out_parked`], split into its phases (see `phases.rs`).
+pub async fn fan_out_parked_phases(n: usize) -> Laps {
+    let mut watch = Stopwatch::start();
+    let rutina = Rutina::default();
+    for _ in 0..n {
+        rutina.go(idle_counted);
+    }
+    watch.lap();
+    all_ready(n).await;
+    watch.lap();
+    rutina.shutdown();
+    watch.lap();
+    rutina.wait().await.expect("fan-out ends cleanly");
+    watch.lap();
+    drop(rutina);
+    watch.lap();
+    watch.laps()
 }
 
 /// `n - 1` parked routines and one that fails at once; the whole time until `wait`
