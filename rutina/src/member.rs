@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
+use once_cell::race::OnceBox;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
@@ -70,10 +71,17 @@ const NOT_YET: u64 = u64::MAX;
 /// One routine of a group.
 pub(crate) struct Member {
     pub(crate) id: Id,
-    /// The routine's name and token, each made when first needed (a named routine's name
-    /// when it joins): boxed, so that the many routines that never need a token nor a
-    /// name made for them keep to one pointer.
-    lazy: OnceLock<Box<Lazy>>,
+    /// Set when the routine joins if it is named (as every `#[rutina::routine]` item
+    /// is); `routine-<id>` is made on first use otherwise.
+    name: OnceLock<Arc<str>>,
+    /// The routine's token, made when first asked for (`Context::token`, a run's own
+    /// token, a lease) and cancelled with the routine; from then on, cancelling it (as a
+    /// routine may do to stop itself, or a detached context's user does) cancels the
+    /// routine too. Most routines only wait for their cancellation, in their waiter slot
+    /// (`Task::waiter`): they never need a token, nor the lock of a shared parent token
+    /// that making and dropping a child token takes. Boxed, in one pointer, so that
+    /// the member keeps to 120 bytes (see the size test in `supervisor.rs`).
+    token: OnceBox<CancellationToken>,
     /// `KILLED`, `KILLED_LATE`, `ABORTED`, `READY`, `RESTART`, `RELOAD`, `RELOADS`,
     /// `BEFORE_TURN`, `CANCELLED`: each set once, never cleared; `HUNG` and
     /// `RELOAD_PENDING`: set and cleared.
@@ -113,20 +121,6 @@ struct Task {
     /// other routines take and a shutdown wakes each routine once. Other waits at the same
     /// time wait on the routine's token.
     waiter: Option<Waker>,
-}
-
-/// What a routine makes when it first needs it.
-#[derive(Default)]
-struct Lazy {
-    /// Set when the routine is named; `routine-<id>` is made on first use otherwise.
-    name: OnceLock<Arc<str>>,
-    /// The routine's token, made when first asked for (`Context::token`, a run's own
-    /// token, a lease) and cancelled with the routine; from then on, cancelling it (as a
-    /// routine may do to stop itself, or a detached context's user does) cancels the
-    /// routine too. Most routines only wait for their cancellation, in their waiter slot
-    /// (`Task::waiter`): they never need a token, nor the lock of a shared parent token
-    /// that making and dropping a child token takes.
-    token: OnceLock<CancellationToken>,
 }
 
 /// What few routines have, boxed so that the others do not carry it.
@@ -175,12 +169,7 @@ pub(crate) struct Joining {
 
 impl Member {
     pub(crate) fn new(id: Id, joining: Joining) -> Member {
-        let lazy = match joining.name {
-            Some(name) => {
-                OnceLock::from(Box::new(Lazy { name: OnceLock::from(Arc::from(name)), token: OnceLock::new() }))
-            }
-            None => OnceLock::new(),
-        };
+        let name = joining.name.map_or_else(OnceLock::new, |name| OnceLock::from(Arc::from(name)));
         let rare = (joining.grace.is_some() || joining.watched || joining.singleton).then(|| {
             let heartbeat = joining.heartbeat.map(|period| (period, AtomicU64::new(0)));
             let fencing = joining.singleton.then(|| AtomicU64::new(0));
@@ -189,7 +178,8 @@ impl Member {
         let flags = if joining.reload { RELOADS } else { 0 } | if joining.gate { GATE } else { 0 };
         Member {
             id,
-            lazy,
+            name,
+            token: OnceBox::new(),
             flags: AtomicU32::new(flags),
             task: Mutex::new(Task::default()),
             attempt: AtomicU32::new(0),
@@ -203,12 +193,8 @@ impl Member {
         }
     }
 
-    fn lazy(&self) -> &Lazy {
-        self.lazy.get_or_init(Box::default)
-    }
-
     pub(crate) fn name(&self) -> &Arc<str> {
-        self.lazy().name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
+        self.name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
     }
 
     /// Overrides the group's shutdown timeout for this routine.
@@ -227,7 +213,7 @@ impl Member {
     /// A detached context's member: cancelled by `token`, which its user holds.
     pub(crate) fn detached(id: Id, joining: Joining, token: CancellationToken) -> Member {
         let member = Member::new(id, joining);
-        let _ = member.lazy().token.set(token);
+        let _ = member.token.set(Box::new(token));
         member
     }
 
@@ -248,14 +234,10 @@ impl Member {
             self.health.gate_pending();
         }
         let pending = if self.take_reload_pending() { RELOAD_PENDING } else { 0 };
-        let name = self.lazy.get().and_then(|lazy| lazy.name.get()).cloned();
-        let lazy = OnceLock::new();
-        if let Some(name) = name {
-            let _ = lazy.set(Box::new(Lazy { name: OnceLock::from(name), token: OnceLock::new() }));
-        }
         Member {
             id: self.id,
-            lazy,
+            name: self.name.clone(),
+            token: OnceBox::new(),
             flags: AtomicU32::new(flags & keep | pending),
             task,
             attempt: AtomicU32::new(self.attempt.load(Ordering::Acquire)),
@@ -384,18 +366,17 @@ impl Member {
 
     /// The routine's token, if it was made.
     pub(crate) fn made_token(&self) -> Option<&CancellationToken> {
-        self.lazy.get()?.token.get()
+        self.token.get()
     }
 
     /// The routine's token, made now if it was not: cancelled with the routine.
     pub(crate) fn token(&self) -> &CancellationToken {
-        let lazy = self.lazy();
-        if lazy.token.get().is_none() && lazy.token.set(CancellationToken::new()).is_ok() {
+        if self.token.get().is_none() && self.token.set(Box::default()).is_ok() {
             // The routine's waiter waits on the token from now on: cancelling it is a
             // cancellation too.
             self.wake();
         }
-        let token = lazy.token.get_or_init(CancellationToken::new);
+        let token = self.token.get_or_init(Box::default);
         // A cancellation that came while the token was being made saw no token.
         if self.has(CANCELLED) {
             token.cancel();

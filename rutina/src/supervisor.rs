@@ -553,10 +553,15 @@ mod tests {
     /// the task, after 104 bytes of its own, aligned to 128 bytes. Up to 152 bytes for a
     /// routine that waits for its cancellation (144 today), every idle routine's task is
     /// 256 bytes, as a hand-written task's with a token is; a byte more and it is 384.
-    /// The member is up to 104 bytes, 128 with its reference counts and the allocator's
-    /// word (with the `metrics` feature it also keeps the routine's metric handles); a
-    /// context is one pointer, which a routine's future keeps twice. (Sizes as today's
-    /// compiler lays them out; if it changes, measure again.)
+    /// The member is 105 to 120 bytes (121 to 136 with its reference counts), so that
+    /// glibc's allocator gives it a 144-byte chunk. At 104 bytes it came from the
+    /// allocator's fastbins (chunks of up to 128 bytes), laid out so that a shutdown's
+    /// walk over 100k members took 11–15 ms instead of 7–9 ms, and the wait for them to
+    /// end 23–25 ms instead of 19–21 (the benches' `--phases`); at 121 bytes, a 160-byte
+    /// chunk, an idle routine took 95 bytes more. With the `metrics` feature the member also keeps the
+    /// routine's metric handles. A context is one pointer, which a routine's future keeps
+    /// twice. (Sizes as today's compiler and allocator lay them out; if they change,
+    /// measure again.)
     #[test]
     fn an_idle_routine_keeps_to_its_allocation_classes() {
         async fn idle(ctx: crate::Context) -> std::io::Result<()> {
@@ -571,7 +576,7 @@ mod tests {
             let supervisor = super::supervise(idle, options, membership, None);
             assert!(std::mem::size_of_val(&supervisor) <= 152, "{} bytes", std::mem::size_of_val(&supervisor));
             #[cfg(not(feature = "metrics"))]
-            assert!(std::mem::size_of::<crate::member::Member>() <= 104);
+            assert!((105..=120).contains(&std::mem::size_of::<crate::member::Member>()));
             assert!(std::mem::size_of::<Arc<crate::member::Member>>() == 8);
             assert!(std::mem::size_of::<crate::Context>() == 8);
         });
