@@ -194,7 +194,18 @@ impl Member {
     }
 
     pub(crate) fn name(&self) -> &Arc<str> {
-        self.name.get_or_init(|| Arc::from(format!("routine-{}", self.id.get())))
+        self.name.get_or_init(|| Arc::from(Member::default_name(self.id)))
+    }
+
+    /// The name of an unnamed routine.
+    pub(crate) fn default_name(id: Id) -> String {
+        format!("routine-{}", id.get())
+    }
+
+    /// The routine's name if it was given one, or made already (an unnamed routine's is
+    /// made when first asked for).
+    pub(crate) fn name_if_made(&self) -> Option<Arc<str>> {
+        self.name.get().cloned()
     }
 
     /// Overrides the group's shutdown timeout for this routine.
@@ -657,9 +668,13 @@ impl Member {
         self.run_status(&mut lock(&self.status)).last_outcome = Some(outcome);
     }
 
-    /// How the last run ended, if `ended_with` told it.
-    pub(crate) fn last_outcome(&self) -> Option<crate::event::Outcome> {
-        lock(&self.status).as_deref().and_then(|status| status.last_outcome.clone())
+    /// How the last run ended, if `ended_with` told it; taken.
+    pub(crate) fn take_last_outcome(&self) -> Option<crate::event::Outcome> {
+        if !self.has(STATUS) {
+            // No status box, so no outcome: no lock.
+            return None;
+        }
+        lock(&self.status).as_deref_mut().and_then(|status| status.last_outcome.take())
     }
 
     /// The routine leaves its group: it no longer counts as crash-looping.

@@ -89,7 +89,7 @@ impl Rutina {
         Rutina { handle: Arc::new(Handle { group: Group::new(options) }) }
     }
 
-    fn group(&self) -> &Arc<Group> {
+    pub(crate) fn group(&self) -> &Arc<Group> {
         &self.handle.group
     }
 

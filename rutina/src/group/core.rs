@@ -37,7 +37,7 @@ use tokio::time::Instant;
 
 use super::members::Members;
 use super::shutdown::Plan;
-use crate::event::ShutdownReason;
+use crate::event::{Outcome, ShutdownReason};
 use crate::member::Member;
 use crate::status::{ShutdownReport, StopKind, StoppedRoutine};
 use crate::{Error, Id};
@@ -89,9 +89,12 @@ pub(crate) struct Core {
     pub(crate) error: Option<Error>,
     /// The members that were aborted, for `Error::Aborted`.
     pub(crate) aborted: Vec<(Id, String)>,
-    /// The shutdown report's entries, in the order the members stopped; names (and how
-    /// a run that ended returned) are made    /// only when the report is asked for.
+    /// The shutdown report's entries, in the order the members stopped; the names of
+    /// unnamed routines are made only when the report is asked for.
     pub(crate) stopped: Vec<Stopped>,
+    /// The members that left during the shutdown, kept for the driver to let go of (see
+    /// `Group::release`) rather than freed by the routines' tasks as they end.
+    pub(crate) leaving: Vec<Arc<Member>>,
     /// OS signals received.
     pub(crate) signals: u32,
     /// The last handle was dropped: nobody can call `wait` any more.
@@ -107,6 +110,7 @@ impl Core {
             error: None,
             aborted: Vec::new(),
             stopped: Vec::new(),
+            leaving: Vec::new(),
             signals: 0,
             orphaned: false,
         }
@@ -178,12 +182,10 @@ impl Core {
             .stopped
             .iter()
             .map(|stopped| StoppedRoutine {
-                id: stopped.member.id,
-                name: stopped.member.name().to_string(),
+                id: stopped.id,
+                name: stopped.name.as_deref().map_or_else(|| Member::default_name(stopped.id), str::to_owned),
                 how: match stopped.how {
-                    Stop::Returned => {
-                        StopKind::Returned(stopped.member.last_outcome().unwrap_or(crate::event::Outcome::Ok))
-                    }
+                    Stop::Returned => StopKind::Returned(stopped.outcome.as_deref().cloned().unwrap_or(Outcome::Ok)),
                     Stop::BetweenRuns => StopKind::BetweenRuns,
                     Stop::Killed => StopKind::Killed,
                     Stop::Aborted => StopKind::Aborted,
@@ -207,10 +209,15 @@ impl Core {
     }
 }
 
-/// A member that stopped during the shutdown, for the report.
+/// A member that stopped during the shutdown, for the report: what the report tells of
+/// it, not the member itself, which the driver lets go of (`Core::leaving`).
 pub(crate) struct Stopped {
-    pub(crate) member: Arc<Member>,
+    pub(crate) id: Id,
+    /// Its name, if it has one: an unnamed routine's is made for the report.
+    pub(crate) name: Option<Arc<str>>,
     pub(crate) how: Stop,
+    /// How its last run ended, if not `Ok` (`Stop::Returned` only; rare, so boxed).
+    pub(crate) outcome: Option<Box<Outcome>>,
     pub(crate) runs: u32,
     pub(crate) took: Duration,
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::{Group, Phase};
 use crate::Error;
 use crate::event::ShutdownReason;
+use crate::member::Member;
 use crate::metrics;
 use crate::sync::lock;
 use crate::systemd::{Due, Notifier};
@@ -41,6 +42,9 @@ impl Group {
     /// Carries the group to its end. `close_when_empty`: a running group with no member
     /// ends (`wait`), rather than waiting for members to come.
     async fn drive(self: &Arc<Self>, mut notifier: Option<&mut Notifier>, close_when_empty: bool) {
+        // The members that left during the shutdown, taken from the group to be let go
+        // of here (see `RELEASE_BATCH`); its room goes back to the group each time.
+        let mut leaving = Vec::new();
         loop {
             let changed = self.changed.notified();
             let mut changed = pin!(changed);
@@ -48,7 +52,10 @@ impl Group {
             let became_ready = self.health.became_ready.notified();
             let mut became_ready = pin!(became_ready);
             became_ready.as_mut().enable();
-            let (shutting_down, until) = match self.next(close_when_empty) {
+            let next = self.next(close_when_empty, &mut leaving);
+            // Not under the group's lock, which the routines that still end take.
+            leaving.clear();
+            let (shutting_down, until) = match next {
                 Next::Over => return,
                 Next::Wait { shutting_down, until } => (shutting_down, until),
             };
@@ -91,8 +98,10 @@ impl Group {
         }
     }
 
-    /// Advances the shutdown as far as it goes now; what to wait for next.
-    fn next(self: &Arc<Self>, close_when_empty: bool) -> Next {
+    /// Advances the shutdown as far as it goes now; what to wait for next. The members
+    /// that left since the last time are swapped into `leaving` (empty) for the caller
+    /// to let go of.
+    fn next(self: &Arc<Self>, close_when_empty: bool, leaving: &mut Vec<Arc<Member>>) -> Next {
         // Notices a token cancelled from outside.
         let _ = self.is_shutting_down();
         // The members whose contexts the plan cancelled all at once, for the gauge.
@@ -100,6 +109,7 @@ impl Group {
         let mut step = {
             let mut guard = lock(&self.core);
             let core = &mut *guard;
+            std::mem::swap(&mut core.leaving, leaving);
             if core.end_if_empty(close_when_empty) {
                 self.ended(core);
                 let shutdown_took = core.shutdown_took();

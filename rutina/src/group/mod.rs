@@ -41,6 +41,16 @@ use crate::status::{RoutineStatus, ShutdownReport};
 use crate::sync::lock;
 use crate::{Context, Error, Id, Options, RunOptions, ShutdownOrder};
 
+/// How many members that left during a shutdown wake the driver to let go of them.
+///
+/// A member that leaves during a shutdown stays in the report's keeping until the driver
+/// (`wait`, or the reaper) lets go of it, and of the routine's task its abort handle
+/// holds: freed on the driver's thread, a batch at a time while the others still end,
+/// as a `JoinSet` frees the tasks it joins, rather than by the routines' tasks as they
+/// end (which made both workers free into the arena of the thread that started them)
+/// or all at once when the group is dropped.
+const RELEASE_BATCH: usize = 256;
+
 pub(crate) struct Group {
     core: Mutex<Core>,
     /// `core.phase`'s discriminant (`RUNNING`, `SHUTTING_DOWN`, `OVER`), for reads
@@ -268,30 +278,40 @@ impl Group {
         let runs = ending.runs;
         let settled = ending.settled;
         // Read before the lock, which is held as briefly as can be.
-        let now = (self.phase() != RUNNING).then(Instant::now);
-        let (empty, over) = {
+        let shutting_down = self.phase() != RUNNING;
+        let now = shutting_down.then(Instant::now);
+        let mut reported = shutting_down.then(|| (member.name_if_made(), member.take_last_outcome()));
+        let (empty, over, release) = {
             let mut core = lock(&self.core);
             let core = &mut *core;
-            if core.members.remove(&member.id).is_some() {
+            let left = core.members.remove(&member.id);
+            if left.is_some() {
                 core.graced -= usize::from(member.grace().is_some());
             }
+            let mut release = false;
             // A member that ends during the shutdown goes in the shutdown report.
             if let Phase::ShuttingDown(shutdown) = &mut core.phase {
                 let since = shutdown.plan.asked_at(member.id);
                 let took = now.unwrap_or_else(Instant::now).saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 let how = how_it_stopped(member, &ending);
-                core.stopped.push(Stopped { member: member.clone(), how, runs, took });
+                let (name, outcome) =
+                    reported.take().unwrap_or_else(|| (member.name_if_made(), member.take_last_outcome()));
+                let outcome = outcome.filter(|_| matches!(how, Stop::Returned)).map(Box::new);
+                core.stopped.push(Stopped { id: member.id, name, how, outcome, runs, took });
+                // The driver lets go of it (and of its task), a batch at a time.
+                if let Some(left) = left {
+                    core.leaving.push(left);
+                    release = core.leaving.len() == RELEASE_BATCH;
+                }
             }
             let empty = core.members.is_empty();
             let over = empty && core.end_if_empty(false);
             if over {
                 self.phase.store(OVER, Ordering::Release);
-            }
-            if over {
                 shutdown_took = core.shutdown_took();
             }
-            (empty, over)
+            (empty, over, release)
         };
         self.observers.group_over(shutdown_took);
         if !settled && member.settle() {
@@ -305,7 +325,7 @@ impl Group {
         if over {
             self.over.cancel();
         }
-        if empty || self.settings.order == ShutdownOrder::ReverseStart {
+        if empty || release || self.settings.order == ShutdownOrder::ReverseStart {
             self.changed.notify_waiters();
         }
     }
@@ -757,5 +777,74 @@ fn how_it_stopped(member: &Member, ending: &Ending) -> Stop {
 impl Group {
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.observers.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Weak};
+
+    use super::RELEASE_BATCH;
+    use super::core::SHUTTING_DOWN;
+    use crate::sync::lock;
+    use crate::{Context, Rutina, StopKind};
+
+    /// The driver lets go of the members that left during the shutdown a batch at a time,
+    /// while others still end, and of the rest once the group is over: the group keeps
+    /// none of them (nor their tasks) until it is dropped, and the report still tells
+    /// each one, by its name.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_driver_lets_go_of_the_members_that_left() {
+        let rutina = Rutina::default();
+        for _ in 0..RELEASE_BATCH {
+            rutina.go(|ctx: Context| async move {
+                ctx.cancelled().await;
+                Ok::<_, std::io::Error>(())
+            });
+        }
+        let last_may_end = Arc::new(tokio::sync::Notify::new());
+        let may_end = last_may_end.clone();
+        rutina.go_with(
+            move |ctx: Context| {
+                let may_end = may_end.clone();
+                async move {
+                    ctx.cancelled().await;
+                    may_end.notified().await;
+                    Ok::<_, std::io::Error>(())
+                }
+            },
+            crate::RunOptions::default().name("last"),
+        );
+        let group = rutina.group().clone();
+        let members: Vec<Weak<_>> = lock(&group.core).members.values().map(Arc::downgrade).collect();
+        let released = || members.iter().filter(|member| member.strong_count() == 0).count();
+        rutina.shutdown();
+        let waiting = tokio::spawn(async move {
+            rutina.wait().await.expect("ends cleanly");
+            rutina
+        });
+        for _ in 0..100 {
+            if released() == RELEASE_BATCH {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(released(), RELEASE_BATCH, "the first batch is let go of while the last routine runs");
+        assert_eq!(group.phase(), SHUTTING_DOWN);
+
+        last_may_end.notify_one();
+        let rutina = waiting.await.expect("wait does not panic");
+        assert_eq!(released(), RELEASE_BATCH + 1, "the rest is let go of by `wait`");
+        assert!(lock(&group.core).leaving.is_empty());
+        let report = rutina.shutdown_report().expect("the group is over");
+        assert_eq!(report.routines.len(), RELEASE_BATCH + 1);
+        assert!(
+            report
+                .routines
+                .iter()
+                .all(|routine| matches!(routine.how, StopKind::Returned(ref outcome) if outcome.is_ok()))
+        );
+        assert_eq!(report.routines[0].name, "routine-1");
+        assert_eq!(report.routines[RELEASE_BATCH].name, "last");
     }
 }
