@@ -90,6 +90,36 @@ async fn restart_of_a_running_routine_runs_it_again_as_soon_as_its_run_returned(
     rutina.wait().await.unwrap();
 }
 
+/// A restart renews the routine's record in the group; the task it runs in is the same,
+/// and the shutdown's grace period still aborts it.
+#[tokio::test(start_paused = true)]
+async fn a_restarted_routine_that_ignores_its_cancellation_is_still_aborted() {
+    let rutina = Rutina::new(Options::default().shutdown_timeout(secs(5)));
+    let runs = Runs::new();
+    let recorded = runs.clone();
+    let id = rutina.go(move |ctx: Context| {
+        recorded.record(&ctx);
+        let attempt = ctx.attempt();
+        async move {
+            ctx.cancelled().await;
+            if attempt > 1 {
+                // Run 2 never returns.
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, std::io::Error>(())
+        }
+    });
+    sleep(secs(1)).await;
+    rutina.restart(id).unwrap();
+    sleep(secs(1)).await;
+    assert_eq!(runs.get(), [(1, secs(0)), (2, secs(1))]);
+    let t0 = Instant::now();
+    rutina.shutdown();
+    let result = tokio::time::timeout(secs(60), rutina.wait()).await.expect("the stuck run is aborted");
+    assert!(matches!(&result, Err(Error::Aborted { stuck, .. }) if stuck.len() == 1 && stuck[0].0 == id), "{result:?}");
+    assert_eq!(t0.elapsed(), secs(5), "aborted when the grace period ran out");
+}
+
 #[tokio::test(start_paused = true)]
 async fn restart_of_a_routine_in_a_long_backoff_runs_it_at_once() {
     let rutina = Rutina::default();

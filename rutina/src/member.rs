@@ -14,7 +14,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use once_cell::race::OnceBox;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
@@ -88,7 +88,7 @@ pub(crate) struct Member {
     flags: AtomicU32,
 
     /// How to abort the routine's task, and who waits for its cancellation. A mutex,
-    /// not a `OnceLock`: the abort handle is set once per routine, and a `OnceLock`'s
+    /// not a `OnceLock`: the task's handle is set once per routine, and a `OnceLock`'s
     /// setting costs three times an uncontended lock.
     task: Mutex<Task>,
     /// The current (or last) run: 0 before the first (shown as 1).
@@ -113,8 +113,12 @@ pub(crate) struct Member {
 /// The routine's task, as its member knows it.
 #[derive(Default)]
 struct Task {
-    /// How to abort it, known once it is spawned.
-    abort: Option<AbortHandle>,
+    /// Its handle, known once it is spawned: kept to abort it (a `JoinHandle` aborts as
+    /// an `AbortHandle` does; keeping the one `tokio::spawn` returns, rather than making
+    /// an `AbortHandle` of it and dropping it, spares the spawner two atomic operations
+    /// on the task's state, which the worker that runs the task touches at the same
+    /// time). Nobody joins it.
+    handle: Option<JoinHandle<()>>,
     /// The waker of the wait for the routine's cancellation that waits on the routine
     /// itself (its run's [`Cancelled`]; most routines have one at most): a slot of the
     /// routine's own, not a share of a group-wide `Notify`, so that waiting takes no lock
@@ -236,7 +240,10 @@ impl Member {
             let fencing = rare.fencing.as_ref().map(|token| AtomicU64::new(token.load(Ordering::Acquire)));
             Box::new(Rare { grace: rare.grace, run_cancelled: AtomicU64::new(0), heartbeat, fencing })
         });
-        let task = Mutex::new(Task { abort: lock(&self.task).abort.clone(), waiter: None });
+        // The task's handle moves to the new member: only the member in the group is
+        // aborted, and this one is not from now on (`Group::renew` replaces it, under the
+        // group's lock, which aborting takes).
+        let task = Mutex::new(Task { handle: lock(&self.task).handle.take(), waiter: None });
         let flags = self.flags.load(Ordering::Acquire);
         let mut keep = READY | RELOADS | GATE | STATUS | FAILING | WAITING;
         // A readiness gate restarted by a reload passes its gate again.
@@ -491,15 +498,15 @@ impl Member {
 
     // ----- aborting -----------------------------------------------------------------
 
-    /// Records how to abort the routine's task; aborts it at once if that was asked for
+    /// Records the routine's task, to abort it; aborts it at once if that was asked for
     /// before the task was known.
-    pub(crate) fn set_abort_handle(&self, handle: AbortHandle) {
+    pub(crate) fn set_task(&self, handle: JoinHandle<()>) {
         // Under the lock: an `abort` that sets its flag after this check finds the handle.
         let mut task = lock(&self.task);
         if self.is_aborted() {
             handle.abort();
         }
-        task.abort = Some(handle);
+        task.handle = Some(handle);
     }
 
     /// Aborts the routine's task (now, or as soon as it is known); `false` if it already
@@ -508,7 +515,7 @@ impl Member {
         if !self.set(ABORTED) {
             return false;
         }
-        if let Some(handle) = lock(&self.task).abort.as_ref() {
+        if let Some(handle) = lock(&self.task).handle.as_ref() {
             handle.abort();
         }
         true

@@ -140,7 +140,7 @@ impl Rutina {
         };
         #[cfg(not(tokio_unstable))]
         let task = tokio::spawn(supervisor);
-        member.set_abort_handle(task.abort_handle());
+        member.set_task(task);
         id
     }
 

@@ -44,7 +44,7 @@ use crate::{Context, Error, Id, Options, RunOptions, ShutdownOrder};
 /// How many members that left during a shutdown wake the driver to let go of them.
 ///
 /// A member that leaves during a shutdown stays in the report's keeping until the driver
-/// (`wait`, or the reaper) lets go of it, and of the routine's task its abort handle
+/// (`wait`, or the reaper) lets go of it, and of the routine's task its handle
 /// holds: freed on the driver's thread, a batch at a time while the others still end,
 /// as a `JoinSet` frees the tasks it joins, rather than by the routines' tasks as they
 /// end (which made both workers free into the arena of the thread that started them)
@@ -652,11 +652,16 @@ impl Group {
                 Phase::ShuttingDown(shutdown) => Some(&shutdown.plan),
                 _ => None,
             };
-            members.retain(|member| {
+            members.retain_mut(|member| {
                 // Only a member still in the group is aborted, under the lock `leave`
                 // takes: `Aborted` comes before its `Stopped`, and "aborted" in the report
-                // agrees with `Error::Aborted`.
-                if !core.members.contains_key(&member.id) || !member.abort() {
+                // agrees with `Error::Aborted`. The routine's member in the group now,
+                // which holds its task: an operator's restart renews it.
+                let Some(current) = core.members.get(&member.id) else { return false };
+                if !Arc::ptr_eq(current, member) {
+                    *member = current.clone();
+                }
+                if !member.abort() {
                     return false;
                 }
                 let waiting = self.settings.order == ShutdownOrder::ReverseStart
