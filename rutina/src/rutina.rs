@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::group::{Group, Membership};
 use crate::lease::SharedLease;
+use crate::member::Member;
 use crate::monitor::{Monitor, Operator};
 use crate::routine::Routine;
 use crate::status::{RoutineStatus, ShutdownReport};
@@ -156,7 +157,7 @@ impl Rutina {
             Some(key) => match group.lease() {
                 Some(lease) => Some(lease),
                 None => {
-                    let name = options.name.clone().unwrap_or_else(|| format!("routine-{}", id.get()));
+                    let name = options.name.clone().unwrap_or_else(|| Member::default_name(id));
                     group.no_lease(id, &name, key);
                     return (id, None);
                 }

@@ -558,10 +558,10 @@ mod tests {
     /// allocator's fastbins (chunks of up to 128 bytes), laid out so that a shutdown's
     /// walk over 100k members took 11–15 ms instead of 7–9 ms, and the wait for them to
     /// end 23–25 ms instead of 19–21 (the benches' `--phases`); at 121 bytes, a 160-byte
-    /// chunk, an idle routine took 95 bytes more. With the `metrics` feature the member also keeps the
-    /// routine's metric handles. A context is one pointer, which a routine's future keeps
-    /// twice. (Sizes as today's compiler and allocator lay them out; if they change,
-    /// measure again.)
+    /// chunk, an idle routine took 95 bytes more. With the `metrics` feature the member
+    /// also keeps the routine's metric handles. A context is one pointer, which a
+    /// routine's future keeps twice. (Sizes as today's compiler and allocator lay them
+    /// out; if they change, measure again.)
     #[test]
     fn an_idle_routine_keeps_to_its_allocation_classes() {
         async fn idle(ctx: crate::Context) -> std::io::Result<()> {

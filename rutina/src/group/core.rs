@@ -93,7 +93,7 @@ pub(crate) struct Core {
     /// unnamed routines are made only when the report is asked for.
     pub(crate) stopped: Vec<Stopped>,
     /// The members that left during the shutdown, kept for the driver to let go of (see
-    /// `Group::release`) rather than freed by the routines' tasks as they end.
+    /// `RELEASE_BATCH`) rather than freed by the routines' tasks as they end.
     pub(crate) leaving: Vec<Arc<Member>>,
     /// OS signals received.
     pub(crate) signals: u32,
