@@ -127,7 +127,7 @@ impl Rutina {
             return id;
         };
         let member = membership.scope.member.clone();
-        let supervisor = supervise(routine, options, membership, lease);
+        let supervisor = supervise(routine, &mut options, membership, lease);
         // Built with `--cfg tokio_unstable`, the task carries the routine's name
         // (tokio-console).
         #[cfg(tokio_unstable)]
