@@ -13,6 +13,8 @@
 //!     --metrics-exe benches/target/metrics/release/rutina-bench
 //! # where the parked fan-out's time goes, phase by phase, wall and CPU (see `phases.rs`)
 //! cargo run --release --manifest-path benches/Cargo.toml -- --phases --fan-out 100000
+//! # the same on one thread: the work itself, with no second worker to hide any of it
+//! cargo run --release --manifest-path benches/Cargo.toml -- --phases --one-core --rounds 41
 //! ```
 //!
 //! Every scenario runs for each implementation in turn, the order turning each round
@@ -463,7 +465,7 @@ fn cpu_model() -> String {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: rutina-bench [--rounds N] [--smoke] [--check] [--only fan-out|restart|failure|heartbeat|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]\n       rutina-bench --observability [--rounds N] [--metrics-exe PATH] [--smoke]\n       rutina-bench --phases [--rounds N] [--fan-out N] [--smoke]"
+        "usage: rutina-bench [--rounds N] [--smoke] [--check] [--only fan-out|restart|failure|heartbeat|memory|grace] [--imp rutina|raw|tgs] [--fan-out N]\n       rutina-bench --observability [--rounds N] [--metrics-exe PATH] [--smoke]\n       rutina-bench --phases [--one-core] [--rounds N] [--fan-out N] [--smoke]"
     );
     ExitCode::from(2)
 }
@@ -487,6 +489,7 @@ fn main() -> ExitCode {
     let (mut only, mut only_imp, mut fan_out) = (None, None, None);
     let (mut observability, mut metrics_exe, mut rounds) = (false, None, None);
     let mut phases = false;
+    let mut threads = phases::Threads::Workers;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -513,6 +516,7 @@ fn main() -> ExitCode {
             },
             "--observability" => observability = true,
             "--phases" => phases = true,
+            "--one-core" => threads = phases::Threads::One,
             "--metrics-exe" => match args.next() {
                 Some(path) => metrics_exe = Some(path.clone()),
                 None => return usage(),
@@ -537,7 +541,7 @@ fn main() -> ExitCode {
     }
     if phases {
         let n = if smoke { 100 } else { fan_out.unwrap_or(100_000) };
-        phases::table(n, rounds.unwrap_or(if smoke { 1 } else { 9 }));
+        phases::table(n, rounds.unwrap_or(if smoke { 1 } else { 9 }), threads);
         return ExitCode::SUCCESS;
     }
     let load_before = load_average();
@@ -546,7 +550,9 @@ fn main() -> ExitCode {
     if smoke {
         observability::table(100, 1, 1, None, true);
         println!();
-        phases::table(100, 1);
+        phases::table(100, 1, phases::Threads::Workers);
+        println!();
+        phases::table(100, 1, phases::Threads::One);
         println!("\n(smoke run: tiny sizes, the targets mean nothing here)");
     } else if !all_hold {
         println!("\nsome targets were missed");

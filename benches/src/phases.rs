@@ -13,10 +13,23 @@
 //!
 //! The CPU time is the process's CPU-time clock (`CLOCK_PROCESS_CPUTIME_ID`), read at
 //! each of the six marks.
+//!
+//! With `--one-core` the scenario runs on a current-thread runtime: nothing runs beside
+//! the task that drives it, so each phase's time is the work it takes, with no other
+//! worker to hide any of it (as when another process keeps one of two cores busy).
 
 use std::time::{Duration, Instant};
 
 use crate::{Imp, median, runtime, sample, show};
+
+/// Where the scenario runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// The benchmark's multi-thread runtime.
+    Workers,
+    /// A current-thread runtime (`--one-core`).
+    One,
+}
 
 /// The phases, in order.
 const PHASES: [&str; 5] = ["spawn", "park", "shut down", "wait", "drop"];
@@ -60,9 +73,13 @@ fn cpu_time() -> Duration {
 }
 
 /// Runs the split scenario `rounds` counted rounds after a warm-up, rutina and raw in
-/// turn (the order turning each round), and prints the medians of each phase.
-pub fn table(n: usize, rounds: usize) {
-    let rt = runtime();
+/// turn (the order turning each round), on `threads`, and prints the medians of each
+/// phase.
+pub fn table(n: usize, rounds: usize, threads: Threads) {
+    let rt = match threads {
+        Threads::Workers => runtime(),
+        Threads::One => tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime"),
+    };
     let mut samples: [Vec<Laps>; 2] = Default::default();
     for round in 0..=rounds {
         for imp in if round % 2 == 0 { [Imp::Rutina, Imp::Raw] } else { [Imp::Raw, Imp::Rutina] } {
@@ -80,11 +97,14 @@ pub fn table(n: usize, rounds: usize) {
     let of = |times: &[Duration], phase: Option<usize>| phase.map_or_else(|| times.iter().sum(), |k| times[k]);
     let wall = |laps: &[Laps], phase| median(laps.iter().map(|laps| of(&laps.wall, phase).as_secs_f64()).collect());
     let cpu = |laps: &[Laps], phase| median(laps.iter().map(|laps| of(&laps.cpu, phase).as_secs_f64()).collect());
+    let runtime = match threads {
+        Threads::Workers => format!("{} workers", crate::WORKERS),
+        Threads::One => "a current-thread runtime".to_owned(),
+    };
     println!(
         "where the parked fan-out's time goes, N = {}: rutina vs raw tokio, the median of each phase over {rounds} \
-         round(s) after 1 warm-up, interleaved; CPU time of all the process's threads ({} workers)\n",
+         round(s) after 1 warm-up, interleaved; CPU time of all the process's threads ({runtime})\n",
         crate::count(n),
-        crate::WORKERS
     );
     println!(
         "| {:<9} | {:>11} | {:>11} | {:>10} | {:>11} | {:>11} |",
