@@ -539,6 +539,10 @@ fn main() -> ExitCode {
         observability::table(restarts, rounds, samples, metrics_exe, smoke);
         return ExitCode::SUCCESS;
     }
+    if threads == phases::Threads::One && !phases {
+        eprintln!("--one-core goes with --phases");
+        return usage();
+    }
     if phases {
         let n = if smoke { 100 } else { fan_out.unwrap_or(100_000) };
         phases::table(n, rounds.unwrap_or(if smoke { 1 } else { 9 }), threads);

@@ -36,8 +36,8 @@ pub(crate) fn supervise<R: Routine>(
 ) -> impl Future<Output = ()> + Send + use<R> {
     // A fn returning a block, not an `async fn`: an `async fn` keeps its arguments twice
     // in its state, and this state is most of an idle routine's memory. The options are
-    // borrowed: moving them (200 bytes) into the supervisor's making, which is not
-    // inlined, copied them on every `go`.
+    // borrowed (only the schedule is taken out of them): moving them (200 bytes) into the
+    // supervisor's making, which is not inlined, copied them on every `go`.
     let mut supervisor = Supervisor::new(options, membership, lease);
     async move {
         loop {
