@@ -97,13 +97,13 @@ pub fn table(n: usize, rounds: usize, threads: Threads) {
     let of = |times: &[Duration], phase: Option<usize>| phase.map_or_else(|| times.iter().sum(), |k| times[k]);
     let wall = |laps: &[Laps], phase| median(laps.iter().map(|laps| of(&laps.wall, phase).as_secs_f64()).collect());
     let cpu = |laps: &[Laps], phase| median(laps.iter().map(|laps| of(&laps.cpu, phase).as_secs_f64()).collect());
-    let runtime = match threads {
+    let on = match threads {
         Threads::Workers => format!("{} workers", crate::WORKERS),
         Threads::One => "a current-thread runtime".to_owned(),
     };
     println!(
         "where the parked fan-out's time goes, N = {}: rutina vs raw tokio, the median of each phase over {rounds} \
-         round(s) after 1 warm-up, interleaved; CPU time of all the process's threads ({runtime})\n",
+         round(s) after 1 warm-up, interleaved; CPU time of all the process's threads ({on})\n",
         crate::count(n),
     );
     println!(

@@ -280,7 +280,10 @@ impl Group {
         // Read before the lock, which is held as briefly as can be.
         let shutting_down = self.phase() != RUNNING;
         let now = shutting_down.then(Instant::now);
-        let mut reported = shutting_down.then(|| (member.name_if_made(), member.take_last_outcome()));
+        // What the shutdown report keeps of the member: its name if made, and how its last
+        // run ended. Read before the lock too, or under it if the shutdown began meanwhile.
+        let reported = || (member.name_if_made(), member.take_last_outcome());
+        let read = shutting_down.then(reported);
         let (empty, over, release) = {
             let mut core = lock(&self.core);
             let core = &mut *core;
@@ -295,8 +298,7 @@ impl Group {
                 let took = now.unwrap_or_else(Instant::now).saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 let how = how_it_stopped(member, &ending);
-                let (name, outcome) =
-                    reported.take().unwrap_or_else(|| (member.name_if_made(), member.take_last_outcome()));
+                let (name, outcome) = read.unwrap_or_else(reported);
                 let outcome = outcome.filter(|_| matches!(how, Stop::Returned)).map(Box::new);
                 core.stopped.push(Stopped { id: member.id, name, how, outcome, runs, took });
                 // The driver lets go of it (and of its task), a batch at a time.
