@@ -48,10 +48,9 @@ impl From<Id> for u64 {
 /// A map keyed by [`Id`], hashed with [`IdHasher`].
 pub(crate) type IdMap<V> = std::collections::HashMap<Id, V, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// Hashes ids for the group's registry. Ids are handed out in sequence: keeping an
-/// id's low bits in the hash puts consecutive ids in consecutive buckets, so starting
-/// or stopping many routines walks the table instead of missing the cache on every
-/// entry; a multiplicative mix fills the high bits that `HashMap` uses as tags. Ids
+/// Hashes ids for the maps keyed by them. Ids are handed out in sequence: keeping an
+/// id's low bits in the hash puts consecutive ids in consecutive buckets, so a map of
+/// many routines is walked instead of missing the cache on every entry; a multiplicative mix fills the high bits that `HashMap` uses as tags. Ids
 /// are never chosen by users, so a keyed hash would buy nothing here.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct IdHasher(u64);

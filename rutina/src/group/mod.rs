@@ -334,15 +334,11 @@ impl Group {
 
     /// The members, ascending by id.
     fn members(&self) -> Vec<Arc<Member>> {
-        let mut members: Vec<_> = lock(&self.core).members.values().cloned().collect();
-        members.sort_unstable_by_key(|member| member.id);
-        members
+        lock(&self.core).members.values().cloned().collect()
     }
 
     pub(crate) fn processes(&self) -> Vec<Id> {
-        let mut ids: Vec<Id> = lock(&self.core).members.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+        lock(&self.core).members.keys().copied().collect()
     }
 
     pub(crate) fn status(&self) -> Vec<RoutineStatus> {

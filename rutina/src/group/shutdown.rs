@@ -169,8 +169,8 @@ impl Plan {
                 }
             }
             ShutdownOrder::ReverseStart => {
+                // Ascending: the last started is popped first.
                 self.pending = members.keys().copied().collect();
-                self.pending.sort_unstable();
             }
         }
     }
