@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use self::core::{Core, OVER, Phase, RUNNING, Shutdown, Stop, Stopped};
+use self::core::{Core, OVER, Phase, RUNNING, Shutdown, Stop};
 use self::shutdown::Plan;
 use self::signals::Listener;
 use crate::context::Scope;
@@ -298,9 +298,7 @@ impl Group {
                 let took = now.unwrap_or_else(Instant::now).saturating_duration_since(since);
                 // Under the lock that aborting takes: "aborted" agrees with `Aborted`.
                 let how = how_it_stopped(member, &ending);
-                let (name, outcome) = read.unwrap_or_else(reported);
-                let outcome = outcome.filter(|_| matches!(how, Stop::Returned)).map(Box::new);
-                core.stopped.push(Stopped { id: member.id, name, how, outcome, runs, took });
+                core.stopped.push(member.id, how, runs, took, read.unwrap_or_else(reported));
                 // The driver lets go of it (and of its task), a batch at a time.
                 if let Some(left) = left {
                     core.leaving.push(left);
