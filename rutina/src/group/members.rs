@@ -54,10 +54,16 @@ impl Members {
     /// Adds `member`, or puts it in the place of the member with its id.
     pub(crate) fn insert(&mut self, member: Arc<Member>) {
         let id = member.id.get();
+        let slots = self.window.len();
+        // Mostly empty, or far short of the id joining (ids taken by routines that never
+        // joined): the window's members move out of the way.
+        if (slots >= MIN_COMPACTED && self.in_window < slots / 2)
+            || id.checked_sub(self.base).is_some_and(|index| index > 2 * slots as u64 + MIN_COMPACTED as u64)
+        {
+            self.compact();
+        }
         if self.window.is_empty() && id >= self.base {
             self.base = id;
-        } else if self.window.len() >= MIN_COMPACTED && self.in_window < self.window.len() / 2 {
-            self.compact();
         }
         // An id below the window's was taken before the window moved past it.
         let Some(index) = id.checked_sub(self.base).and_then(|index| usize::try_from(index).ok()) else {
@@ -193,6 +199,10 @@ mod tests {
         assert!(members.window.len() <= 2 * MIN_COMPACTED, "{} slots", members.window.len());
         members.insert(member(10_000));
         assert_eq!(ids(&members), [1, 10_000]);
+        // Ids taken by routines that never joined leave no room behind.
+        members.insert(member(1_000_000));
+        assert!(members.window.len() <= 2 * MIN_COMPACTED, "{} slots", members.window.len());
+        assert!(members.remove(&Id::new(1_000_000)).is_some());
         assert_eq!(members.get(&Id::new(1)).map(|member| member.id.get()), Some(1));
         let renewed = member(1);
         members.insert(renewed.clone());
