@@ -125,16 +125,7 @@ impl Context {
     /// Like [`Context::detached`], with the token you give, so that a routine can be
     /// driven by a token you already have (a test's, or a parent's).
     pub fn detached_with_token(token: CancellationToken) -> Context {
-        let joining = Joining {
-            name: Some("detached".to_owned()),
-            grace: None,
-            gate: false,
-            heartbeat: None,
-            watched: false,
-            singleton: false,
-            reload: false,
-            health: Arc::new(Health::detached()),
-        };
+        let joining = Joining::plain(Some("detached".to_owned()), Arc::new(Health::detached()));
         let member = Arc::new(Member::detached(Id::DETACHED, joining, token));
         Context { scope: Arc::new(Scope::new(member, 1, None)) }
     }

@@ -171,6 +171,22 @@ pub(crate) struct Joining {
     pub(crate) health: Arc<Health>,
 }
 
+impl Joining {
+    /// A routine with no options of its own (no grace period, limits, gate or reload).
+    pub(crate) fn plain(name: Option<String>, health: Arc<Health>) -> Joining {
+        Joining {
+            name,
+            grace: None,
+            gate: false,
+            heartbeat: None,
+            watched: false,
+            singleton: false,
+            reload: false,
+            health,
+        }
+    }
+}
+
 impl Member {
     pub(crate) fn new(id: Id, joining: Joining) -> Member {
         let name = joining.name.map_or_else(OnceLock::new, |name| OnceLock::from(Arc::from(name)));

@@ -131,17 +131,7 @@ mod tests {
     use crate::member::{Joining, Member};
 
     fn member(id: u64) -> Arc<Member> {
-        let joining = Joining {
-            name: None,
-            grace: None,
-            gate: false,
-            heartbeat: None,
-            watched: false,
-            singleton: false,
-            reload: false,
-            health: Arc::new(Health::default()),
-        };
-        Arc::new(Member::new(Id::new(id), joining))
+        Arc::new(Member::new(Id::new(id), Joining::plain(None, Arc::new(Health::default()))))
     }
 
     fn ids(members: &Members) -> Vec<u64> {
