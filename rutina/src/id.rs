@@ -50,8 +50,9 @@ pub(crate) type IdMap<V> = std::collections::HashMap<Id, V, std::hash::BuildHash
 
 /// Hashes ids for the maps keyed by them. Ids are handed out in sequence: keeping an
 /// id's low bits in the hash puts consecutive ids in consecutive buckets, so a map of
-/// many routines is walked instead of missing the cache on every entry; a multiplicative mix fills the high bits that `HashMap` uses as tags. Ids
-/// are never chosen by users, so a keyed hash would buy nothing here.
+/// many routines is walked instead of missing the cache on every entry; a
+/// multiplicative mix fills the high bits that `HashMap` uses as tags. Ids are never
+/// chosen by users, so a keyed hash would buy nothing here.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct IdHasher(u64);
 
