@@ -70,7 +70,13 @@ impl Members {
             self.older.insert(member.id, member);
             return;
         };
-        if index >= self.window.len() {
+        // Ids are handed out in sequence: most join at the window's end.
+        if index == self.window.len() {
+            self.window.push_back(Some(member));
+            self.in_window += 1;
+            return;
+        }
+        if index > self.window.len() {
             self.window.resize(index + 1, None);
         }
         let slot = &mut self.window[index];
